@@ -1,0 +1,297 @@
+package parser
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/alecthomas/participle/v2"
+	"github.com/alecthomas/participle/v2/lexer"
+
+	"github.com/bpfbox/bpfbox/lang/ast"
+	"github.com/bpfbox/bpfbox/lang/parser/internal/syntax"
+	"github.com/bpfbox/bpfbox/lang/source"
+)
+
+// frame is an open block while parsing entry by entry.
+type frame struct {
+	block *ast.Block
+	open  lexer.Token
+}
+
+// parseEntries parses a file that the whole-file grammar rejected, one
+// entry at a time, with blocks tracked on an explicit stack (so nesting
+// depth costs no recursion) and recovery after each error.
+func (p *builder) parseEntries() {
+	toks := p.lx.toks
+	eof := len(toks) - 1
+	var (
+		stack   []frame
+		pending []*ast.Directive
+		items   = &p.f.Items
+	)
+	add := func(it ast.Item) { *items = append(*items, it) }
+	dangling := func() {
+		for _, d := range pending {
+			p.report(CodeDanglingDirective, d.Span, "directive is not followed by a rule, block or include",
+				"a directive applies to the item after it")
+		}
+		pending = nil
+	}
+	for i := 0; i < eof && !p.errs.full; {
+		t := toks[i]
+		switch {
+		case isPunct(t, "{"):
+			if len(stack) >= MaxDepth {
+				p.report(CodeTooDeep, p.tokSpanAt(i), fmt.Sprintf("blocks are nested more than %d deep", MaxDepth),
+					"flatten the policy: directives of nested blocks accumulate, so deep nesting is never needed")
+				pending = nil
+				i = p.skipBlock(i)
+				continue
+			}
+			b := &ast.Block{Directives: pending, Span: p.tokSpanAt(i)}
+			pending = nil
+			add(b)
+			stack = append(stack, frame{block: b, open: t})
+			items = &b.Items
+			i++
+			continue
+		case isPunct(t, "}"):
+			dangling()
+			if len(stack) == 0 {
+				p.report(CodeUnmatchedClose, p.tokSpanAt(i), "unexpected '}' with no open block", "")
+				i++
+				continue
+			}
+			top := stack[len(stack)-1]
+			top.block.Span.End = p.lx.ends[i]
+			stack = stack[:len(stack)-1]
+			if len(stack) == 0 {
+				items = &p.f.Items
+			} else {
+				items = &stack[len(stack)-1].block.Items
+			}
+			i++
+			continue
+		case !isEntryStart(t):
+			p.syntaxErr(p.tokSpanAt(i), fmt.Sprintf("expected a rule, block, include or directive, found %s", describe(t)),
+				hintFor(t))
+			pending = nil
+			i = p.resync(i, i+1, p.entryEnd(i))
+			continue
+		}
+		end := p.entryEnd(i)
+		e, err := p.parseEntry(i, end)
+		if err != nil {
+			p.syntaxErrAt(i, err, end)
+			if t.Type != tokPunct || t.Value != "#[" {
+				pending = nil // the item they belonged to is broken
+			}
+			i = p.resync(i, err.at, end)
+			continue
+		}
+		switch {
+		case e.Inner != nil:
+			dangling()
+			p.f.Inner = append(p.f.Inner, p.inner(e.Inner))
+		case e.Directive != nil:
+			pending = append(pending, p.directive(e.Directive))
+		case e.Rule != nil:
+			add(p.rule(e.Rule, pending))
+			pending = nil
+		case e.Include != nil:
+			add(p.include(e.Include, pending))
+			pending = nil
+		}
+		i = end
+	}
+	dangling()
+	for k := len(stack) - 1; k >= 0; k-- {
+		fr := stack[k]
+		fr.block.Span.End = p.lx.ends[eof]
+		p.report(CodeUnclosedBlock, p.tokSpanAt(p.index(fr.open.Pos.Offset)), "'{' is not closed", "add '}' at the end of the block")
+	}
+}
+
+// entryError is a syntax error at token index at.
+type entryError struct {
+	at  int
+	err error
+}
+
+func (e *entryError) Error() string { return e.err.Error() }
+
+// parseEntry parses toks[i:end] as one syntax.Entry.
+func (p *builder) parseEntry(i, end int) (*syntax.Entry, *entryError) {
+	toks := p.lx.toks
+	slice := make([]lexer.Token, end-i+1)
+	copy(slice, toks[i:end])
+	slice[end-i] = lexer.Token{Type: tokEOF, Pos: toks[end].Pos}
+	pl, err := lexer.Upgrade(&sliceLexer{toks: slice})
+	if err != nil {
+		return nil, &entryError{at: i, err: err}
+	}
+	e, err := entryParser.ParseFromLexer(pl)
+	if err != nil {
+		at := i
+		var perr participle.Error
+		if errors.As(err, &perr) {
+			at = p.index(perr.Position().Offset)
+			at = max(i, min(at, end))
+		}
+		return nil, &entryError{at: at, err: err}
+	}
+	return e, nil
+}
+
+// entryEnd finds where the entry starting at toks[i] ends: before the next
+// brace or '#[' / '#![', an include, or a name followed by '(' that is
+// either outside parentheses or first on its line.
+func (p *builder) entryEnd(i int) int {
+	toks := p.lx.toks
+	depth := 0
+	for j := i + 1; ; j++ {
+		t := toks[j]
+		switch t.Type {
+		case tokEOF, tokKeyword:
+			return j
+		case tokPunct:
+			switch t.Value {
+			case "{", "}", "#[", "#![":
+				return j
+			case "(":
+				depth++
+			case ")":
+				depth = max(0, depth-1)
+			}
+		case tokIdent:
+			if isPunct(toks[j+1], "(") && (depth == 0 || toks[j-1].Pos.Line < t.Pos.Line) {
+				return j
+			}
+		}
+	}
+}
+
+// resync returns where parsing goes on after an error at token at in the
+// entry that started at i and was cut at end: the next brace, directive,
+// attribute or include, or a rule that begins a line.
+func (p *builder) resync(i, at, end int) int {
+	toks := p.lx.toks
+	k := max(at, i+1)
+	for ; k < end; k++ {
+		t := toks[k]
+		if t.Type == tokKeyword || t.Type == tokPunct && (t.Value == "{" || t.Value == "}" || t.Value == "#[" || t.Value == "#![") {
+			break
+		}
+		if t.Type == tokIdent && isPunct(toks[k+1], "(") && toks[k-1].Pos.Line < t.Pos.Line {
+			break
+		}
+	}
+	return k
+}
+
+// skipBlock skips from the '{' at i to after its matching '}'.
+func (p *builder) skipBlock(i int) int {
+	toks := p.lx.toks
+	depth := 0
+	for ; toks[i].Type != tokEOF; i++ {
+		if isPunct(toks[i], "{") {
+			depth++
+		} else if isPunct(toks[i], "}") {
+			depth--
+			if depth == 0 {
+				return i + 1
+			}
+		}
+	}
+	return i
+}
+
+func isEntryStart(t lexer.Token) bool {
+	return t.Type == tokIdent || t.Type == tokKeyword || isPunct(t, "#[") || isPunct(t, "#![")
+}
+
+// index returns the index of the token starting at offset off.
+func (p *builder) index(off int) int {
+	toks := p.lx.toks
+	return sort.Search(len(toks), func(i int) bool { return toks[i].Pos.Offset >= off })
+}
+
+func (p *builder) tokSpanAt(i int) source.Span {
+	return source.Span{File: p.name, Start: pos(p.lx.toks[i].Pos), End: p.lx.ends[i]}
+}
+
+func (p *builder) syntaxErr(sp source.Span, msg, hint string) { p.report(CodeSyntax, sp, msg, hint) }
+
+func (p *builder) report(code string, sp source.Span, msg, hint string) {
+	p.errs.add(code, sp.Start, sp.End, msg, hint)
+}
+
+// syntaxErrAt reports the error of the entry starting at i, in words that
+// depend on what came before the offending token.
+func (p *builder) syntaxErrAt(i int, err *entryError, end int) {
+	toks := p.lx.toks
+	at := err.at
+	found := describe(toks[at])
+	if at == end && toks[at].Type != tokEOF && toks[at-1].Pos.Line < toks[at].Pos.Line {
+		found = "end of line"
+		// Point just after the last token of the broken entry.
+		e := p.lx.ends[at-1]
+		p.syntaxErr(source.Span{File: p.name, Start: e, End: e}, p.expectMsg(i, at, found), "")
+		return
+	}
+	p.syntaxErr(p.tokSpanAt(at), p.expectMsg(i, at, found), "")
+}
+
+// expectMsg says what the grammar wanted at token at of the entry starting at i.
+func (p *builder) expectMsg(i, at int, found string) string {
+	toks := p.lx.toks
+	first := toks[i]
+	if at == i {
+		return fmt.Sprintf("expected a rule, block, include or directive, found %s", found)
+	}
+	prev := toks[at-1]
+	switch {
+	case isPunct(prev, "#["):
+		return fmt.Sprintf("expected a directive name after '#[', found %s", found)
+	case isPunct(prev, "#!["):
+		return fmt.Sprintf("expected an attribute name after '#![', found %s", found)
+	case isPunct(prev, "|"):
+		return fmt.Sprintf("expected a name after '|', found %s", found)
+	case isPunct(prev, "<"):
+		return fmt.Sprintf("expected a name after '<', found %s", found)
+	case isPunct(prev, ","):
+		if first.Type == tokIdent {
+			return fmt.Sprintf("expected an argument or ')' after ',', found %s", found)
+		}
+		return fmt.Sprintf("expected an argument after ',', found %s", found)
+	case isPunct(prev, "("):
+		return fmt.Sprintf("expected an argument or ')' after '(', found %s", found)
+	case isPunct(prev, ")"), isPunct(prev, "]"), isPunct(prev, ">"),
+		first.Type == tokKeyword && prev.Type == tokString:
+		return fmt.Sprintf("expected a new item after %s, found %s", quote(prev), found)
+	}
+	switch first.Type {
+	case tokKeyword:
+		return fmt.Sprintf("expected '>' after include <%s, found %s", prev.Value, found)
+	case tokIdent:
+		if at == i+1 {
+			return fmt.Sprintf("expected '(' after rule name '%s', found %s", first.Value, found)
+		}
+		return fmt.Sprintf("expected ',' or ')' after rule argument, found %s", found)
+	}
+	if isPunct(first, "#![") {
+		return fmt.Sprintf("expected ']' to close '#![%s', found %s", toks[i+1].Value, found)
+	}
+	return fmt.Sprintf("expected ']' to close '#[%s', found %s", toks[i+1].Value, found)
+}
+
+func hintFor(t lexer.Token) string {
+	switch {
+	case t.Type == tokString:
+		return "a string is an argument: it goes inside a rule, e.g. fs(\"/etc/hosts\", read)"
+	case isPunct(t, ")"), isPunct(t, "]"), isPunct(t, ","):
+		return "check the brackets and commas of the item before"
+	}
+	return ""
+}
