@@ -205,3 +205,11 @@ func FuzzParse(f *testing.F) {
 		g.Match(path)
 	})
 }
+
+func TestMatchManyStars(t *testing.T) {
+	g := glob.MustParse("/" + strings.Repeat("*a", 200) + "/**b{**/,}c")
+	path := "/" + strings.Repeat("a", 4000)
+	if g.Match(path) {
+		t.Errorf("matched a path without b")
+	}
+}

@@ -5,9 +5,9 @@ import "unicode/utf8"
 // The reference matcher: the parsed glob flattened into a program of
 // instructions, each with the index of the instruction that follows it (an
 // alternation's branches all continue at the instruction after the braces),
-// run by a backtracking search memoised on (instruction, path offset). The
-// memo bounds the work to O(instructions × len(path)²) however the glob is
-// written.
+// run by a backtracking search memoised on (instruction, path offset). Each
+// (instruction, offset) pair is decided once in constant time, so the work is
+// O(instructions × len(path)) however the glob is written.
 
 type minst struct {
 	kind   Kind
@@ -19,6 +19,9 @@ type minst struct {
 
 const done = -1
 
+// kindDirsLoop is the loop of "/**/": any bytes, then a '/' that leads to next.
+const kindDirsLoop Kind = 255
+
 // compileProg flattens nodes, last node first; the final instruction is the
 // entry point.
 func compileProg(nodes []Node) []minst {
@@ -28,6 +31,11 @@ func compileProg(nodes []Node) []minst {
 		for i := len(ns) - 1; i >= 0; i-- {
 			n := ns[i]
 			in := minst{kind: n.Kind, text: n.Text, ranges: n.Ranges, next: next}
+			if n.Kind == KindAnyDirs {
+				// nothing, or the loop
+				prog = append(prog, minst{kind: kindDirsLoop, next: next})
+				in = minst{kind: KindAlt, alts: []int{next, len(prog) - 1}, next: next}
+			}
 			if n.Kind == KindAlt {
 				for _, b := range n.Alts {
 					in.alts = append(in.alts, emit(b, next))
@@ -80,31 +88,11 @@ func (m *matcher) step(pc, pos int) bool {
 	case KindLiteral:
 		return len(rest) >= len(in.text) && rest[:len(in.text)] == in.text && m.run(in.next, pos+len(in.text))
 	case KindStar:
-		for j := pos; ; j++ {
-			if m.run(in.next, j) {
-				return true
-			}
-			if j == len(m.path) || m.path[j] == '/' {
-				return false
-			}
-		}
+		return m.run(in.next, pos) || (pos < len(m.path) && m.path[pos] != '/' && m.run(pc, pos+1))
 	case KindAnyPath:
-		for j := pos; j <= len(m.path); j++ {
-			if m.run(in.next, j) {
-				return true
-			}
-		}
-		return false
-	case KindAnyDirs:
-		if m.run(in.next, pos) {
-			return true
-		}
-		for j := pos; j < len(m.path); j++ {
-			if m.path[j] == '/' && m.run(in.next, j+1) {
-				return true
-			}
-		}
-		return false
+		return m.run(in.next, pos) || (pos < len(m.path) && m.run(pc, pos+1))
+	case kindDirsLoop:
+		return pos < len(m.path) && ((m.path[pos] == '/' && m.run(in.next, pos+1)) || m.run(pc, pos+1))
 	case KindClass:
 		r, n := utf8.DecodeRuneInString(rest)
 		if n == 0 || (r == utf8.RuneError && n == 1) {
