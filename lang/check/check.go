@@ -19,6 +19,7 @@ import (
 
 	"github.com/bpfbox/bpfbox/lang/ast"
 	"github.com/bpfbox/bpfbox/lang/diag"
+	"github.com/bpfbox/bpfbox/lang/glob"
 	"github.com/bpfbox/bpfbox/lang/parser"
 	"github.com/bpfbox/bpfbox/lang/policy"
 	"github.com/bpfbox/bpfbox/lang/source"
@@ -146,6 +147,7 @@ type checker struct {
 	total      int
 	overLimit  bool
 
+	globs        map[string]*glob.Glob      // parsed globs by pattern
 	symbols      map[string]map[string]bool // nil entry: probe failed
 	kfuncs       map[string]bool
 	kfuncsLoaded bool
@@ -164,6 +166,7 @@ func newChecker(opts Options) *checker {
 		unreadable: make(map[string]string),
 		seen:       make(map[string]bool),
 		symbols:    make(map[string]map[string]bool),
+		globs:      make(map[string]*glob.Glob),
 	}
 }
 
@@ -226,7 +229,7 @@ type profileState struct {
 // checkFile checks one input file.
 func (c *checker) checkFile(f *ast.File, fragment bool) *profileState {
 	ps := &profileState{prof: &policy.Profile{File: f.Name}, stack: []string{f.Name}}
-	ps.lints = newLinter(c, ps)
+	ps.lints = newLinter(c, ps, len(f.Src)/40)
 	firstItem := -1
 	if len(f.Items) > 0 {
 		firstItem = f.Items[0].ItemSpan().Start.Offset

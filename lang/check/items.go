@@ -279,7 +279,7 @@ func (c *checker) checkRule(ps *profileState, r *ast.Rule, cx ctx) {
 	if rule.Action == 0 {
 		rule.Action = policy.Allow
 	}
-	var g *glob.Glob
+	var g *pathGlob
 	arg := func(i int) *ast.Arg {
 		if i < len(args) {
 			return args[i]
@@ -369,8 +369,60 @@ func plural(n int, w string) string {
 	return strconv.Itoa(n) + " " + w + "s"
 }
 
+// pathGlob is a checked path or glob. Plain literal paths, the common case,
+// skip the glob parser.
+type pathGlob struct {
+	src string
+	g   *glob.Glob // nil for a plain literal path
+}
+
+func (p *pathGlob) String() string { return p.src }
+
+// Literal returns the path when the glob matches exactly one path.
+func (p *pathGlob) Literal() (string, bool) {
+	if p.g == nil {
+		return p.src, true
+	}
+	return p.g.Literal()
+}
+
+// Match reports whether path matches.
+func (p *pathGlob) Match(path string) bool {
+	if p.g == nil {
+		return path == p.src
+	}
+	return p.g.Match(path)
+}
+
+// plainLiteral reports whether s is an absolute path the glob package would
+// accept as a literal: printable ASCII with no glob syntax, no empty
+// components but a trailing one, no "." or ".." components.
+func plainLiteral(s string) bool {
+	if len(s) == 0 || s[0] != '/' || len(s) > glob.MaxLen {
+		return false
+	}
+	compStart := 1
+	for i := 1; i <= len(s); i++ {
+		if i < len(s) {
+			c := s[i]
+			if c <= ' ' || c >= 0x7f || strings.IndexByte("*?[]{}\\,", c) >= 0 {
+				return false
+			}
+			if c != '/' {
+				continue
+			}
+		}
+		comp := s[compStart:i]
+		if (comp == "" && i < len(s)) || comp == "." || comp == ".." {
+			return false
+		}
+		compStart = i + 1
+	}
+	return true
+}
+
 // checkGlob checks an absolute path or glob written as a string argument.
-func (c *checker) checkGlob(a *ast.Arg, what string) *glob.Glob {
+func (c *checker) checkGlob(a *ast.Arg, what string) *pathGlob {
 	if !strings.HasPrefix(a.Str, "/") {
 		hint := "paths are absolute, as the kernel resolves them: start with /"
 		if a.Str == "" {
@@ -378,6 +430,12 @@ func (c *checker) checkGlob(a *ast.Arg, what string) *glob.Glob {
 		}
 		c.errorf(CodeRelativePath, a.StrSpan, hint, "%s %q is not absolute", what, a.Str)
 		return nil
+	}
+	if plainLiteral(a.Str) {
+		return &pathGlob{src: a.Str}
+	}
+	if g, ok := c.globs[a.Str]; ok {
+		return &pathGlob{src: a.Str, g: g}
 	}
 	g, err := glob.Parse(a.Str)
 	if err != nil {
@@ -390,7 +448,8 @@ func (c *checker) checkGlob(a *ast.Arg, what string) *glob.Glob {
 		c.errorf(CodeBadGlob, span, "", "malformed %s %q: %s", what, a.Str, msg)
 		return nil
 	}
-	return g
+	c.globs[a.Str] = g
+	return &pathGlob{src: a.Str, g: g}
 }
 
 // checkPath is checkGlob for callers that need only the verdict.

@@ -55,7 +55,7 @@ type grants struct {
 }
 
 type globEntry struct {
-	g     *glob.Glob
+	g     *pathGlob
 	modes uint64
 	rule  *policy.Rule
 }
@@ -66,26 +66,32 @@ type wxState struct {
 }
 
 type linter struct {
-	c     *checker
-	ps    *profileState
-	exact map[grantKey]grants     // union of modes granted per key
-	dups  map[dupKey]*policy.Rule // first rule per key and exact modes
-	globs map[dirKey][]globEntry
-	wx    map[string]wxState
+	c        *checker
+	ps       *profileState
+	granted  map[grantKey]*grantState
+	globs    map[dirKey][]globEntry
+	globDirs map[string]bool // directories some entry of globs is filed under
+	wx       map[string]wxState
 }
 
-type dupKey struct {
-	grantKey
+// grantState is what the earlier rules with one grantKey grant.
+type grantState struct {
+	modes uint64      // union
+	rules []ruleModes // each distinct mode set, with its first rule
+}
+
+type ruleModes struct {
 	modes uint64
+	rule  *policy.Rule
 }
 
-func newLinter(c *checker, ps *profileState) *linter {
+func newLinter(c *checker, ps *profileState, sizeHint int) *linter {
 	return &linter{
 		c: c, ps: ps,
-		exact: make(map[grantKey]grants),
-		dups:  make(map[dupKey]*policy.Rule),
-		globs: make(map[dirKey][]globEntry),
-		wx:    make(map[string]wxState),
+		granted:  make(map[grantKey]*grantState, sizeHint),
+		globs:    make(map[dirKey][]globEntry),
+		globDirs: make(map[string]bool),
+		wx:       make(map[string]wxState, sizeHint),
 	}
 }
 
@@ -111,7 +117,7 @@ func keyOf(r *policy.Rule) (grantKey, uint64) {
 }
 
 // rule lints one new rule; g is its parsed glob for fs rules.
-func (l *linter) rule(r *policy.Rule, g *glob.Glob) {
+func (l *linter) rule(r *policy.Rule, g *pathGlob) {
 	c := l.c
 	grant := r.Action != policy.Deny
 	if r.Action == policy.Taint && l.ps.tainted.IsValid() {
@@ -150,7 +156,7 @@ func (l *linter) rule(r *policy.Rule, g *glob.Glob) {
 var capSysAdmin, _ = policy.Lookup(policy.CapNames, "sys_admin")
 
 // fsGrant runs the fs lints that concern granted access.
-func (l *linter) fsGrant(r *policy.Rule, g *glob.Glob) {
+func (l *linter) fsGrant(r *policy.Rule, g *pathGlob) {
 	c := l.c
 	if w := r.FSModes & writeModes; w != 0 && isBroad(r.Path) {
 		c.warnf(CodeBroadWrite, r.Span, "name the directory the program writes to, e.g. /var/lib/myapp/**",
@@ -199,10 +205,10 @@ func literalDir(pattern string) string {
 			break
 		}
 	}
-	if end == len(pattern) { // a literal path: its directory
-		end = strings.LastIndexByte(pattern, '/')
-	}
 	lit := pattern[:end]
+	if end == len(pattern) { // a literal path: its directory
+		lit += "x"
+	}
 	i := strings.LastIndexByte(lit, '/')
 	if i <= 0 {
 		return "/"
@@ -213,7 +219,7 @@ func literalDir(pattern string) string {
 // worldWritableMatch returns the world-writable directory g can match a path
 // under, or "". A glob whose literal prefix is inside one matches there; a
 // glob whose prefix is above one is probed with paths shaped like its tail.
-func worldWritableMatch(g *glob.Glob) string {
+func worldWritableMatch(g *pathGlob) string {
 	pattern := g.String()
 	dir := literalDir(pattern)
 	var probes []string // tails of the pattern with metacharacters made plain: "/*/evil" gives "evil"
@@ -228,8 +234,8 @@ func worldWritableMatch(g *glob.Glob) string {
 		if dir == w || strings.HasPrefix(dir, w+"/") {
 			return w
 		}
-		if dir != "/" && !strings.HasPrefix(w, dir+"/") {
-			continue
+		if g.g == nil || dir != "/" && !strings.HasPrefix(w, dir+"/") {
+			continue // a literal path outside w, or a glob whose prefix excludes w
 		}
 		for _, p := range probes {
 			if g.Match(w + "/" + p) {
@@ -282,27 +288,27 @@ func probeText(s string) string {
 }
 
 // redundancy reports duplicate and shadowed rules.
-func (l *linter) redundancy(r *policy.Rule, g *glob.Glob) {
+func (l *linter) redundancy(r *policy.Rule, g *pathGlob) {
 	c := l.c
 	k, modes := keyOf(r)
-	dk := dupKey{k, modes}
-	if first, ok := l.dups[dk]; ok {
-		c.warnf(CodeDuplicateRule, r.Span, fmt.Sprintf("the same rule is at %s; remove one", shortPos(first.Span)), "duplicate rule")
-		return
+	st := l.granted[k]
+	if st == nil {
+		st = &grantState{}
+		l.granted[k] = st
 	}
-	l.dups[dk] = r
-	gr, ok := l.exact[k]
-	if ok && modes&^gr.modes == 0 {
-		c.warnf(CodeShadowedRule, r.Span, fmt.Sprintf("everything it grants is already granted by the rule at %s", shortPos(gr.first.Span)),
+	for _, e := range st.rules {
+		if e.modes == modes {
+			c.warnf(CodeDuplicateRule, r.Span, fmt.Sprintf("the same rule is at %s; remove one", shortPos(e.rule.Span)), "duplicate rule")
+			return
+		}
+	}
+	if len(st.rules) > 0 && modes&^st.modes == 0 {
+		c.warnf(CodeShadowedRule, r.Span, fmt.Sprintf("everything it grants is already granted by the rule at %s", shortPos(st.rules[0].rule.Span)),
 			"rule has no effect: its modes are covered by an earlier rule")
-		l.exact[k] = gr
 		return
 	}
-	if !ok {
-		gr.first = r
-	}
-	gr.modes |= modes
-	l.exact[k] = gr
+	st.modes |= modes
+	st.rules = append(st.rules, ruleModes{modes, r})
 
 	if r.Kind != policy.FS || g == nil {
 		return
@@ -317,6 +323,12 @@ func (l *linter) redundancy(r *policy.Rule, g *glob.Glob) {
 				dir = "/"
 			} else {
 				dir = dir[:i]
+			}
+			if !l.globDirs[dir] {
+				if dir == "/" {
+					break
+				}
+				continue
 			}
 			entries := l.globs[dirKey{dkey, dir}]
 			for j, e := range entries {
@@ -336,6 +348,7 @@ func (l *linter) redundancy(r *policy.Rule, g *glob.Glob) {
 		return
 	}
 	d := literalDir(r.Path)
+	l.globDirs[d] = true
 	l.globs[dirKey{dkey, d}] = append(l.globs[dirKey{dkey, d}], globEntry{g: g, modes: modes, rule: r})
 }
 
