@@ -1,0 +1,233 @@
+// Package dfa compiles path globs (lang/glob) into one minimal deterministic
+// automaton over path bytes, the table that the kernel walks.
+//
+// # Pipeline
+//
+//  1. Every glob becomes a Thompson-style NFA with byte-range edges ('?' and
+//     classes become the byte sequences of their UTF-8 encodings). All globs
+//     share one NFA; glob i's final state accepts i.
+//  2. Byte equivalence classes are computed from the NFA's distinct byte
+//     ranges: two bytes are in one class when every range holds both or
+//     neither. The construction then works on classes, not bytes.
+//  3. Lazy subset construction from the closure of every glob's start state,
+//     over sorted NFA-state sets interned by hash. A DFA state accepts the
+//     sorted set of glob indices whose final states it contains.
+//  4. Minimisation by partition refinement (Valmari–Lehtinen, O(m log n) over
+//     the transitions that do not go to the empty set), starting from the
+//     partition by accept SET, so that states matching different sets of globs
+//     stay distinct. States from which no accept is reachable all become the
+//     one Dead state.
+//  5. Classes whose columns are equal in the minimal table are merged, classes
+//     are numbered by their smallest byte, and states are numbered in
+//     breadth-first order from Start over classes in order. The result is a
+//     canonical function of the globs' languages (and their order): the same
+//     globs always give an identical DFA.
+//
+// # Kernel view
+//
+// The kernel walks the table with bpf_loop: s = Trans[s*NumClasses +
+// Classes[byte]], stopping early when s == Dead; after the last byte of the
+// resolved path, Accept[s] lists the matching globs. The table's cells are
+// uint16 when NumStates <= 65536, otherwise uint32 (see Stats).
+package dfa
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/bpfbox/bpfbox/lang/glob"
+)
+
+// DFA is a complete minimal DFA over path bytes.
+type DFA struct {
+	Classes    [256]uint8 // byte → equivalence class
+	NumClasses int
+	NumStates  int
+	Start      uint32
+	Trans      []uint32 // NumStates*NumClasses; Trans[s*NumClasses+c] = next state
+	Dead       uint32   // the sink: no accept is reachable from it
+	Accept     [][]int32 // per state: sorted indices of the globs that match when the path ends here (nil: none)
+}
+
+// Limits bound the size of a compiled DFA. Compile fails with an error, never
+// a panic, when they are exceeded. Zero fields take the defaults.
+type Limits struct {
+	// MaxStates bounds the states of the minimal DFA (Dead included).
+	MaxStates int
+	// MaxClasses bounds the byte equivalence classes (at most 256 exist).
+	MaxClasses int
+	// MaxBuildStates bounds the states of the subset construction, before
+	// minimisation; it stops an explosive set of globs early. Zero means
+	// 4*MaxStates.
+	MaxBuildStates int
+}
+
+// Defaults. A table of DefaultMaxStates states by 256 classes of uint32 cells
+// is 256 MiB, far more than a sane profile needs; typical profiles stay under
+// 65,536 states so that cells are uint16 (see Stats).
+const (
+	DefaultMaxStates  = 1 << 20
+	DefaultMaxClasses = 256
+)
+
+// ErrLimit is wrapped by the errors Compile returns when a limit is exceeded.
+var ErrLimit = errors.New("DFA limit exceeded")
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxStates <= 0 {
+		l.MaxStates = DefaultMaxStates
+	}
+	if l.MaxClasses <= 0 || l.MaxClasses > 256 {
+		l.MaxClasses = DefaultMaxClasses
+	}
+	if l.MaxBuildStates <= 0 {
+		l.MaxBuildStates = 4 * l.MaxStates
+	}
+	return l
+}
+
+// Compile builds the minimal DFA that matches the globs; Accept sets hold
+// indices into globs. Compile is deterministic.
+func Compile(globs []*glob.Glob, lim Limits) (*DFA, error) {
+	lim = lim.withDefaults()
+	if len(globs) > 1<<31-1 {
+		return nil, fmt.Errorf("compile globs: too many globs (%d)", len(globs))
+	}
+	var n nfa
+	for i, g := range globs {
+		if g == nil {
+			return nil, fmt.Errorf("compile globs: glob %d is nil", i)
+		}
+		n.addGlob(g, int32(i))
+	}
+	classes, numClasses := byteClasses(&n)
+	sub, err := subsetConstruct(&n, classes, numClasses, lim.MaxBuildStates)
+	if err != nil {
+		return nil, err
+	}
+	d := minimize(sub)
+	d = canonicalize(d)
+	if d.NumStates > lim.MaxStates {
+		return nil, fmt.Errorf("compile globs: minimal DFA has %d states, more than Limits.MaxStates %d: %w", d.NumStates, lim.MaxStates, ErrLimit)
+	}
+	if d.NumClasses > lim.MaxClasses {
+		return nil, fmt.Errorf("compile globs: DFA has %d byte classes, more than Limits.MaxClasses %d: %w", d.NumClasses, lim.MaxClasses, ErrLimit)
+	}
+	return d, nil
+}
+
+// Match walks the DFA over path as the kernel does and returns the indices of
+// the globs that match it (nil when none).
+func (d *DFA) Match(path string) []int32 {
+	s := d.Start
+	for i := 0; i < len(path); i++ {
+		s = d.Trans[int(s)*d.NumClasses+int(d.Classes[path[i]])]
+		if s == d.Dead {
+			return nil
+		}
+	}
+	return d.Accept[s]
+}
+
+// Stats describes the size of a DFA as the kernel will hold it.
+type Stats struct {
+	States       int
+	Classes      int
+	AcceptStates int // states with a non-empty accept set
+	AcceptSets   int // distinct non-empty accept sets
+	CellBytes    int // 2 when States <= 65536, else 4
+	TableBytes   int // States*Classes*CellBytes + 256 for the class map
+}
+
+func (s Stats) String() string {
+	return fmt.Sprintf("%d states, %d classes, %d accepting states, %d accept sets, %d-byte cells, %d table bytes",
+		s.States, s.Classes, s.AcceptStates, s.AcceptSets, s.CellBytes, s.TableBytes)
+}
+
+// Stats returns the DFA's size figures.
+func (d *DFA) Stats() Stats {
+	st := Stats{States: d.NumStates, Classes: d.NumClasses, CellBytes: 2}
+	if d.NumStates > 1<<16 {
+		st.CellBytes = 4
+	}
+	st.TableBytes = d.NumStates*d.NumClasses*st.CellBytes + 256
+	seen := map[string]bool{}
+	for _, a := range d.Accept {
+		if len(a) == 0 {
+			continue
+		}
+		st.AcceptStates++
+		k := fmt.Sprint(a)
+		if !seen[k] {
+			seen[k] = true
+			st.AcceptSets++
+		}
+	}
+	return st
+}
+
+// Subsumes reports whether every path that b matches is also matched by a,
+// exactly, by building the DFA of both: b is included in a when no reachable
+// state accepts b without a.
+func Subsumes(a, b *glob.Glob, lim Limits) (bool, error) {
+	d, err := Compile([]*glob.Glob{a, b}, lim)
+	if err != nil {
+		return false, fmt.Errorf("decide inclusion: %w", err)
+	}
+	for _, acc := range d.Accept {
+		if slices.Contains(acc, 1) && !slices.Contains(acc, 0) {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// byteClasses partitions the 256 byte values so that every NFA edge range is
+// a union of classes; classes are numbered by their smallest byte.
+func byteClasses(n *nfa) (classes [256]uint8, num int) {
+	var seen [256][256]bool // [lo][hi]
+	var cls [256]int
+	next := 1
+	var remap [512]int
+	for _, e := range n.edges {
+		if seen[e.lo][e.hi] {
+			continue
+		}
+		seen[e.lo][e.hi] = true
+		for i := range next {
+			remap[i] = -1
+		}
+		for b := int(e.lo); b <= int(e.hi); b++ {
+			c := cls[b]
+			if remap[c] < 0 {
+				remap[c] = next
+				next++
+			}
+			cls[b] = remap[c]
+		}
+		next = renumber(&cls)
+	}
+	renumber(&cls)
+	for b := range 256 {
+		classes[b] = uint8(cls[b])
+	}
+	return classes, renumber(&cls)
+}
+
+// renumber makes class numbers dense, in order of each class's smallest byte.
+func renumber(cls *[256]int) int {
+	var m [512]int
+	for i := range m {
+		m[i] = -1
+	}
+	n := 0
+	for b := range 256 {
+		if m[cls[b]] < 0 {
+			m[cls[b]] = n
+			n++
+		}
+		cls[b] = m[cls[b]]
+	}
+	return n
+}

@@ -1,0 +1,241 @@
+package dfa
+
+import (
+	"encoding/binary"
+	"fmt"
+	"slices"
+)
+
+// subsetDFA is the DFA of the subset construction: reachable states only, and
+// no state for the empty set (a -1 transition leads to it).
+type subsetDFA struct {
+	classes    [256]uint8
+	numClasses int
+	numStates  int
+	start      int32
+	trans      []int32 // numStates*numClasses, -1 = the empty set
+	acceptID   []int32 // per state: index into acceptSets; 0 is the empty set
+	acceptSets [][]int32
+}
+
+type subsetBuilder struct {
+	n          *nfa
+	numClasses int
+	edgeCls    []int32 // per NFA edge: index into rangeCls
+	rangeCls   [][]uint8
+
+	sets    []int32 // all state sets, concatenated
+	setOff  []int32 // state i's set is sets[setOff[i]:setOff[i+1]]
+	byHash  map[uint64]int32
+	hashNxt []int32 // per state: next state with the same hash, or -1
+
+	stamp   []uint32 // per NFA state, for closures
+	curMark uint32
+	stack   []int32
+	tmp     []int32
+
+	acceptIDs map[string]int32
+	out       *subsetDFA
+	maxStates int
+}
+
+func subsetConstruct(n *nfa, classes [256]uint8, numClasses, maxStates int) (*subsetDFA, error) {
+	b := &subsetBuilder{
+		n:          n,
+		numClasses: numClasses,
+		byHash:     map[uint64]int32{},
+		stamp:      make([]uint32, len(n.accept)),
+		acceptIDs:  map[string]int32{"": 0},
+		maxStates:  maxStates,
+		out:        &subsetDFA{classes: classes, numClasses: numClasses, acceptSets: [][]int32{nil}},
+	}
+	b.setOff = append(b.setOff, 0)
+	// The classes covered by each distinct edge range, computed once.
+	rangeIdx := map[[2]uint8]int32{}
+	b.edgeCls = make([]int32, len(n.edges))
+	for i, e := range n.edges {
+		key := [2]uint8{e.lo, e.hi}
+		ri, ok := rangeIdx[key]
+		if !ok {
+			var cs []uint8
+			for c := int(e.lo); c <= int(e.hi); c++ {
+				cl := classes[c]
+				if !slices.Contains(cs, cl) {
+					cs = append(cs, cl)
+				}
+			}
+			ri = int32(len(b.rangeCls))
+			b.rangeCls = append(b.rangeCls, cs)
+			rangeIdx[key] = ri
+		}
+		b.edgeCls[i] = ri
+	}
+
+	start := b.closure(n.starts)
+	if len(start) == 0 {
+		b.out.start = -1
+		return b.out, nil
+	}
+	if _, err := b.intern(start); err != nil {
+		return nil, err
+	}
+	b.out.start = 0
+
+	k := numClasses
+	buckets := make([][]int32, k)
+	var touched []uint8
+	type done struct {
+		hash uint64
+		cls  uint8
+	}
+	var doneList []done
+	for d := 0; d < b.out.numStates; d++ {
+		touched = touched[:0]
+		for _, s := range b.sets[b.setOff[d]:b.setOff[d+1]] {
+			for e := n.edgeHead[s]; e >= 0; e = n.edges[e].next {
+				to := n.edges[e].to
+				for _, c := range b.rangeCls[b.edgeCls[e]] {
+					if len(buckets[c]) == 0 {
+						touched = append(touched, c)
+					}
+					buckets[c] = append(buckets[c], to)
+				}
+			}
+		}
+		row := b.out.trans[d*k : (d+1)*k]
+		for c := range row {
+			row[c] = -1
+		}
+		slices.Sort(touched)
+		doneList = doneList[:0]
+	classLoop:
+		for _, c := range touched {
+			targets := buckets[c]
+			slices.Sort(targets)
+			targets = slices.Compact(targets)
+			buckets[c] = targets
+			h := hashSet(targets)
+			// Many classes usually lead to the same targets (a '*' loop
+			// covers almost all of them): compute each closure once.
+			for _, prev := range doneList {
+				if prev.hash == h && slices.Equal(buckets[prev.cls], targets) {
+					row[c] = row[prev.cls]
+					continue classLoop
+				}
+			}
+			next, err := b.intern(b.closure(targets))
+			if err != nil {
+				return nil, err
+			}
+			// intern may have grown trans.
+			row = b.out.trans[d*k : (d+1)*k]
+			row[c] = next
+			doneList = append(doneList, done{h, c})
+		}
+		for _, c := range touched {
+			buckets[c] = buckets[c][:0]
+		}
+	}
+	return b.out, nil
+}
+
+// closure returns the sorted epsilon closure of seeds, in b.tmp.
+func (b *subsetBuilder) closure(seeds []int32) []int32 {
+	b.curMark++
+	if b.curMark == 0 { // wrapped: reset the stamps
+		clear(b.stamp)
+		b.curMark = 1
+	}
+	mark := b.curMark
+	b.tmp = b.tmp[:0]
+	b.stack = b.stack[:0]
+	for _, s := range seeds {
+		if b.stamp[s] != mark {
+			b.stamp[s] = mark
+			b.stack = append(b.stack, s)
+		}
+	}
+	for len(b.stack) > 0 {
+		s := b.stack[len(b.stack)-1]
+		b.stack = b.stack[:len(b.stack)-1]
+		b.tmp = append(b.tmp, s)
+		for e := b.n.epsHead[s]; e >= 0; e = b.n.eps[e].next {
+			t := b.n.eps[e].to
+			if b.stamp[t] != mark {
+				b.stamp[t] = mark
+				b.stack = append(b.stack, t)
+			}
+		}
+	}
+	slices.Sort(b.tmp)
+	return b.tmp
+}
+
+// intern returns the state for the sorted set, adding it if it is new; the
+// empty set is -1.
+func (b *subsetBuilder) intern(set []int32) (int32, error) {
+	if len(set) == 0 {
+		return -1, nil
+	}
+	h := hashSet(set)
+	id, ok := b.byHash[h]
+	if ok {
+		for s := id; s >= 0; s = b.hashNxt[s] {
+			if slices.Equal(b.sets[b.setOff[s]:b.setOff[s+1]], set) {
+				return s, nil
+			}
+		}
+	} else {
+		id = -1
+	}
+	out := b.out
+	if out.numStates >= b.maxStates {
+		return 0, fmt.Errorf("compile globs: subset construction passed %d states (Limits.MaxBuildStates): the globs combine into too many states: %w", b.maxStates, ErrLimit)
+	}
+	s := int32(out.numStates)
+	out.numStates++
+	b.sets = append(b.sets, set...)
+	b.setOff = append(b.setOff, int32(len(b.sets)))
+	b.hashNxt = append(b.hashNxt, id)
+	b.byHash[h] = s
+	for range b.numClasses {
+		out.trans = append(out.trans, -1)
+	}
+	out.acceptID = append(out.acceptID, b.acceptOf(set))
+	return s, nil
+}
+
+func (b *subsetBuilder) acceptOf(set []int32) int32 {
+	var acc []int32
+	for _, s := range set {
+		if a := b.n.accept[s]; a >= 0 {
+			acc = append(acc, a)
+		}
+	}
+	if len(acc) == 0 {
+		return 0
+	}
+	slices.Sort(acc)
+	acc = slices.Compact(acc)
+	key := make([]byte, 4*len(acc))
+	for i, a := range acc {
+		binary.LittleEndian.PutUint32(key[4*i:], uint32(a))
+	}
+	id, ok := b.acceptIDs[string(key)]
+	if !ok {
+		id = int32(len(b.out.acceptSets))
+		b.out.acceptSets = append(b.out.acceptSets, acc)
+		b.acceptIDs[string(key)] = id
+	}
+	return id
+}
+
+func hashSet(set []int32) uint64 {
+	h := uint64(len(set)) * 0x9e3779b97f4a7c15
+	for _, s := range set {
+		h ^= uint64(uint32(s))
+		h *= 0xbf58476d1ce4e5b9
+		h ^= h >> 31
+	}
+	return h
+}
