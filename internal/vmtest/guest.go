@@ -37,10 +37,13 @@ type Guest struct {
 	Env     map[string]string // exported before Script runs
 	Timeout time.Duration     // the whole boot, from qemu's start to power-off
 	Console io.Writer         // receives the guest's console, marker lines removed
-	// Line, when set, sees every console line (without CR/LF) before it is written.
-	Line func(string)
+	// Line, when set, sees every console line (without CR/LF) first; the line
+	// is written to Console only if Line returns true.
+	Line func(string) bool
 	// Nonce makes markers unforgeable by accident; the script sees it as $BPFBOX_NONCE.
 	Nonce string
+	// Qemu is the emulator to run; default qemu-system-x86_64.
+	Qemu string
 }
 
 // A Result is how a guest ended.
@@ -139,7 +142,11 @@ func (g *Guest) Run(ctx context.Context) (Result, error) {
 
 	ctx, cancel := context.WithTimeout(ctx, g.Timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "qemu-system-x86_64",
+	qemu := g.Qemu
+	if qemu == "" {
+		qemu = "qemu-system-x86_64"
+	}
+	cmd := exec.CommandContext(ctx, qemu,
 		"-accel", "tcg", "-cpu", "max", "-m", "1024", "-smp", "1",
 		"-nographic", "-no-reboot", "-nic", "none",
 		"-kernel", g.Kernel.Vmlinuz, "-initrd", initrd.Name(),
@@ -156,7 +163,7 @@ func (g *Guest) Run(ctx context.Context) (Result, error) {
 		return Result{}, fmt.Errorf("start qemu: %w", err)
 	}
 	marker := "BPFBOX-VM-EXIT " + g.Nonce + " "
-	res, got := Result{}, false
+	res, got, blanks := Result{}, false, 0
 	r := bufio.NewReader(out)
 	for {
 		line, rerr := r.ReadString('\n')
@@ -165,19 +172,26 @@ func (g *Guest) Run(ctx context.Context) (Result, error) {
 			if firmwareLine(text) {
 				continue
 			}
+			if text == "" {
+				// Held back: the scripts end output with a newline before a
+				// marker, which would otherwise show as a blank line.
+				blanks++
+				continue
+			}
 			if i := strings.Index(text, marker); i >= 0 {
 				if code, err := strconv.Atoi(strings.TrimSpace(text[i+len(marker):])); err == nil {
 					res, got = Result{ExitCode: code, BootToResult: time.Since(start)}, true
 				}
-				text = text[:i]
-				if text == "" {
+				if text = text[:i]; text == "" {
+					blanks = 0
 					continue
 				}
 			}
-			if g.Line != nil {
-				g.Line(text)
+			if g.Line == nil || g.Line(text) {
+				fmt.Fprint(g.Console, strings.Repeat("\n", blanks))
+				fmt.Fprintln(g.Console, text)
 			}
-			fmt.Fprintln(g.Console, text)
+			blanks = 0
 		}
 		if rerr != nil {
 			break
@@ -204,7 +218,7 @@ var terminalEscapes = regexp.MustCompile(`\x1b(\[[0-9;?]*[A-Za-z]|[A-Za-z])`)
 
 // firmwareLine reports SeaBIOS's banner lines, noise before the kernel starts.
 func firmwareLine(s string) bool {
-	return strings.HasPrefix(s, "SeaBIOS (version ") || s == "Booting from ROM..."
+	return strings.Contains(s, "SeaBIOS (version ") || strings.Contains(s, "Booting from ROM...")
 }
 
 // ShellQuote quotes s as one sh word.

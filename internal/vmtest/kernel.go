@@ -278,7 +278,7 @@ func (a *aptConfig) update(logf func(string, ...any)) error {
 	if err := os.WriteFile(a.sources, []byte(a.lines), 0o644); err != nil {
 		return fmt.Errorf("write %s: %w", a.sources, err)
 	}
-	logf("updating private apt index (%s)…", strings.TrimSpace(strings.ReplaceAll(a.lines, "\n", "; ")))
+	logf("updating private apt index (%s)…", strings.ReplaceAll(strings.TrimSpace(a.lines), "\n", "; "))
 	if out, err := a.command("apt-get", "update").run(); err != nil {
 		return fmt.Errorf("update private apt index %s: %w\n%s", a.sources, err, out)
 	}
