@@ -250,3 +250,55 @@ func objectMatches(en bundle.Entry, r Request) bool {
 	}
 	return true
 }
+
+// ScopeIDs returns the scope ids a thread of profile prof is inside when it
+// runs inside the user functions funcs (in the executable or any library)
+// and the kernel functions kfuncs, and the names that no scope has.
+func ScopeIDs(b *bundle.Bundle, prof uint32, funcs, kfuncs []string) (ids []uint32, unknown []string) {
+	for _, fn := range funcs {
+		found := false
+		for i, s := range b.Scopes {
+			if s.Kind == uint8(policy.FuncScope) && s.Symbol == fn && (s.Lib != "" || s.Profile == prof) {
+				ids, found = append(ids, uint32(i+1)), true
+			}
+		}
+		if !found {
+			unknown = append(unknown, "func "+fn)
+		}
+	}
+	for _, fn := range kfuncs {
+		found := false
+		for i, s := range b.Scopes {
+			if s.Kind == uint8(policy.KFuncScope) && s.Symbol == fn {
+				ids, found = append(ids, uint32(i+1)), true
+			}
+		}
+		if !found {
+			unknown = append(unknown, "kfunc "+fn)
+		}
+	}
+	return ids, unknown
+}
+
+// ParseTarget resolves a signal or ptrace target as users write it: self,
+// child or parent (the relation to the requesting task of profile prof),
+// other (an unrelated, unconfined task), or the absolute path of the target
+// task's executable (an unrelated task, confined by the profile that path
+// attaches to, if any).
+func ParseTarget(b *bundle.Bundle, prof uint32, t string) (Target, error) {
+	switch t {
+	case "self":
+		return Target{Relation: policy.TargetSelf, Profile: prof}, nil
+	case "child": // children inherit their parent's profile
+		return Target{Relation: policy.TargetChild, Profile: prof}, nil
+	case "parent":
+		return Target{Relation: policy.TargetParent, Profile: None}, nil
+	case "other":
+		return Target{Relation: policy.TargetAny, Profile: None}, nil
+	}
+	if t == "" || t[0] != '/' {
+		return Target{}, fmt.Errorf("target must be self, child, parent, other or an absolute path, not %q", t)
+	}
+	p, _ := Attach(b, t)
+	return Target{Relation: policy.TargetAny, Profile: p}, nil
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bpfbox/bpfbox/compiler/bundle"
+	"github.com/bpfbox/bpfbox/compiler/decide"
 	"github.com/bpfbox/bpfbox/internal/cli"
 	"github.com/bpfbox/bpfbox/lang/policy"
 )
@@ -87,21 +88,7 @@ func writeJSON(w io.Writer, v any) error {
 }
 
 // modeNames names the mode bits of a rule kind the way policies write them.
-func modeNames(kind uint8, m uint64) string {
-	switch policy.Kind(kind) {
-	case policy.FS:
-		return policy.FSMode(m).String()
-	case policy.Net:
-		return policy.NetOp(m).String()
-	case policy.Signal:
-		return policy.SigSet(m).String()
-	case policy.Ptrace:
-		return policy.PtraceMode(m).String()
-	case policy.Cap:
-		return policy.CapSet(m).String()
-	}
-	return fmt.Sprintf("%#x", m)
-}
+func modeNames(kind uint8, m uint64) string { return decide.ModeString(policy.Kind(kind), m) }
 
 // JSON shapes of dump; field names are stable.
 type (

@@ -210,24 +210,17 @@ func runExplain(stdout, stderr io.Writer, b *bundle.Bundle, f explainFlags, req 
 		req.Tainted = true
 	}
 	if kind == policy.Signal || kind == policy.Ptrace {
-		switch f.target {
-		case "self":
-			req.Target = decide.Target{Relation: policy.TargetSelf, Profile: prof}
-		case "child":
-			req.Target = decide.Target{Relation: policy.TargetChild, Profile: prof} // children inherit the profile
-		case "parent":
-			req.Target = decide.Target{Relation: policy.TargetParent, Profile: bundle.None}
-		case "other":
-			req.Target = decide.Target{Relation: policy.TargetAny, Profile: bundle.None}
-		default:
-			if !path.IsAbs(f.target) {
-				return cli.Usagef("explain: --target must be self, child, parent, other or an absolute path, not %q", f.target)
-			}
-			tp, _ := decide.Attach(b, f.target)
-			req.Target = decide.Target{Relation: policy.TargetAny, Profile: tp}
+		t, err := decide.ParseTarget(b, prof, f.target)
+		if err != nil {
+			return cli.Usagef("explain: --target: %v", err)
 		}
+		req.Target = t
 	}
-	req.Scopes = activeScopes(b, prof, f.funcs, f.kfuncs, stderr)
+	var unknown []string
+	req.Scopes, unknown = decide.ScopeIDs(b, prof, f.funcs, f.kfuncs)
+	for _, u := range unknown {
+		fmt.Fprintf(stderr, "bpfboxc: explain: note: no rule of the bundle is scoped to %s\n", u)
+	}
 
 	d, err := decide.Decide(b, req)
 	if err != nil {
@@ -238,37 +231,6 @@ func runExplain(stdout, stderr io.Writer, b *bundle.Bundle, f explainFlags, req 
 		return writeJSON(stdout, out)
 	}
 	return writeExplainText(stdout, b, out, req, d)
-}
-
-// activeScopes gives the scope ids a thread inside funcs and kfuncs is in.
-func activeScopes(b *bundle.Bundle, prof uint32, funcs, kfuncs []string, stderr io.Writer) []uint32 {
-	var ids []uint32
-	note := func(kind, name string) {
-		fmt.Fprintf(stderr, "bpfboxc: explain: note: no rule of profile %d is scoped to %s %q\n", prof, kind, name)
-	}
-	for _, fn := range funcs {
-		found := false
-		for i, s := range b.Scopes {
-			if s.Kind == uint8(policy.FuncScope) && s.Symbol == fn && (s.Lib != "" || s.Profile == prof) {
-				ids, found = append(ids, uint32(i+1)), true
-			}
-		}
-		if !found {
-			note("func", fn)
-		}
-	}
-	for _, fn := range kfuncs {
-		found := false
-		for i, s := range b.Scopes {
-			if s.Kind == uint8(policy.KFuncScope) && s.Symbol == fn {
-				ids, found = append(ids, uint32(i+1)), true
-			}
-		}
-		if !found {
-			note("kfunc", fn)
-		}
-	}
-	return ids
 }
 
 type (
