@@ -22,8 +22,9 @@ const stdinName = "<stdin>"
 func newCheckCmd() *cobra.Command {
 	var (
 		format string
-		werror bool
-		max    int
+		werror    bool
+		max       int
+		fragments bool
 	)
 	cmd := &cobra.Command{
 		Use:   "check [flags] PATH...",
@@ -34,7 +35,8 @@ Each PATH is a .bbx file, a directory (searched recursively for *.bbx, hidden
 directories skipped) or - for standard input. All files given form one bundle:
 each must declare #![profile], and no two may declare the same profile path.
 Files found in a directory that have no #![profile] are include fragments and
-are checked on their own.
+are checked on their own; --fragments treats files named on the command line
+the same way (for pre-commit, which passes whichever files changed).
 
 Diagnostics go to standard error as text, or with --format json to standard
 output as one JSON array ([] when there is nothing to say). The exit status is
@@ -55,20 +57,26 @@ and 2 for a usage error.`,
 			if max < 0 {
 				return cli.Usagef("check: --max must be 0 (no limit) or more, not %d", max)
 			}
-			return runCheck(cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr(), args, format, werror, max)
+			return runCheck(cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr(), args, format, werror, max, fragments)
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text (to stderr) or json (to stdout)")
 	cmd.Flags().BoolVar(&werror, "werror", false, "treat warnings as errors for the exit status")
 	cmd.Flags().IntVar(&max, "max", 100, "show at most N diagnostics in text form (0: all)")
+	cmd.Flags().BoolVar(&fragments, "fragments", false, "files without #![profile] are include fragments, not errors")
 	_ = cmd.RegisterFlagCompletionFunc("format", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return []string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp
 	})
 	return cmd
 }
 
-func runCheck(stdin io.Reader, stdout, stderr io.Writer, args []string, format string, werror bool, max int) error {
+func runCheck(stdin io.Reader, stdout, stderr io.Writer, args []string, format string, werror bool, max int, fragments bool) error {
 	inputs, failed := collectInputs(stdin, stderr, args)
+	if fragments {
+		for i := range inputs {
+			inputs[i].Fragment = true
+		}
+	}
 	files := make(map[string][]byte, len(inputs))
 	for _, in := range inputs {
 		files[in.Name] = in.Src
