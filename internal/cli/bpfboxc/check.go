@@ -21,7 +21,7 @@ const stdinName = "<stdin>"
 
 func newCheckCmd() *cobra.Command {
 	var (
-		format string
+		format    string
 		werror    bool
 		max       int
 		fragments bool
