@@ -292,7 +292,7 @@ func writeDumpText(w io.Writer, d dumpJSON) error {
 		fmt.Fprintf(&b, "  fs dfa: %s\n", p.FSDFA)
 		fmt.Fprintf(&b, "  entries: %d; rules (%d):\n", p.Entries, len(p.Rules))
 		for _, r := range p.Rules {
-			fmt.Fprintf(&b, "    #%-3d %s  %s\n", r.ID, r.Pos, ruleSummary(r))
+			fmt.Fprintf(&b, "    #%-3d %s  %s\n", r.ID, r.Pos, ruleSummary(r, d.Scopes))
 		}
 	}
 	fmt.Fprintf(&b, "\nscopes (%d):\n", len(d.Scopes))
@@ -313,7 +313,7 @@ func writeDumpText(w io.Writer, d dumpJSON) error {
 }
 
 // ruleSummary shows a rule with its directives, close to how it was written.
-func ruleSummary(r ruleJSON) string {
+func ruleSummary(r ruleJSON, scopes []scopeJSON) string {
 	var dirs []string
 	if r.Action != "allow" {
 		dirs = append(dirs, r.Action)
@@ -324,8 +324,13 @@ func ruleSummary(r ruleJSON) string {
 	if r.Transition {
 		dirs = append(dirs, "transition")
 	}
-	if r.Scope != 0 {
-		dirs = append(dirs, fmt.Sprintf("scope %d", r.Scope))
+	if r.Scope != 0 && int(r.Scope) <= len(scopes) {
+		sc := scopes[r.Scope-1]
+		d := fmt.Sprintf("%s %q", sc.Kind, sc.Symbol)
+		if sc.Lib != "" {
+			d += fmt.Sprintf(" in %q", sc.Lib)
+		}
+		dirs = append(dirs, d)
 	}
 	var arg string
 	switch r.Kind {

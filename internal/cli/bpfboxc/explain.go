@@ -354,7 +354,7 @@ func explainOf(b *bundle.Bundle, req decide.Request, d decide.Decision) explainJ
 
 func writeExplainText(w io.Writer, b *bundle.Bundle, e explainJSON, req decide.Request, d decide.Decision) error {
 	var buf bytes.Buffer
-	fmt.Fprintf(&buf, "%s %s %s %s", e.Decision, e.Request.Kind, e.Request.Modes, e.Request.Object)
+	buf.WriteString(strings.Join(strings.Fields(fmt.Sprintf("%s %s %s %s", e.Decision, e.Request.Kind, e.Request.Modes, e.Request.Object)), " "))
 	if e.Complain && !d.Would {
 		buf.WriteString(" (complain mode: enforcement would deny)")
 	}
