@@ -28,6 +28,9 @@ var worldWritable = []string{"/tmp", "/var/tmp", "/dev/shm", "/dev/mqueue", "/ru
 
 const maxShadowScan = 64
 
+// maxProbePattern bounds the globs whose tails are used as probe paths.
+const maxProbePattern = 256
+
 // grantKey is everything about a rule except its modes: rules with equal
 // keys differ only in how much they grant.
 type grantKey struct {
@@ -224,6 +227,9 @@ func worldWritableMatch(g *pathGlob) string {
 	dir := literalDir(pattern)
 	var probes []string // tails of the pattern with metacharacters made plain: "/*/evil" gives "evil"
 	comps := strings.Split(pattern[1:], "/")
+	if len(pattern) > maxProbePattern {
+		comps = nil // only the prefix test and the short probes: the matcher's cost grows with the path
+	}
 	for k := 1; k < len(comps) && k <= 8; k++ {
 		if tail := probeText(strings.Join(comps[k:], "/")); tail != "" {
 			probes = append(probes, tail, "x/"+tail)
