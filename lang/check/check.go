@@ -15,8 +15,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/cilium/ebpf/btf"
-
 	"github.com/bpfbox/bpfbox/lang/ast"
 	"github.com/bpfbox/bpfbox/lang/diag"
 	"github.com/bpfbox/bpfbox/lang/glob"
@@ -72,24 +70,6 @@ func ELFSymbols(path string) (map[string]bool, error) {
 	for _, s := range append(static, dynamic...) {
 		if elf.ST_TYPE(s.Info) == elf.STT_FUNC || elf.ST_TYPE(s.Info) == elf.STT_GNU_IFUNC {
 			out[s.Name] = true
-		}
-	}
-	return out, nil
-}
-
-// KernelBTFFuncs returns the names of the functions in the running kernel's BTF.
-func KernelBTFFuncs() (map[string]bool, error) {
-	spec, err := btf.LoadKernelSpec()
-	if err != nil {
-		return nil, fmt.Errorf("load kernel BTF: %w", err)
-	}
-	out := make(map[string]bool)
-	for typ, err := range spec.All() {
-		if err != nil {
-			return nil, fmt.Errorf("read kernel BTF: %w", err)
-		}
-		if fn, ok := typ.(*btf.Func); ok {
-			out[fn.Name] = true
 		}
 	}
 	return out, nil
