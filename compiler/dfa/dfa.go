@@ -45,8 +45,8 @@ type DFA struct {
 	NumClasses int
 	NumStates  int
 	Start      uint32
-	Trans      []uint32 // NumStates*NumClasses; Trans[s*NumClasses+c] = next state
-	Dead       uint32   // the sink: no accept is reachable from it
+	Trans      []uint32  // NumStates*NumClasses; Trans[s*NumClasses+c] = next state
+	Dead       uint32    // the sink: no accept is reachable from it
 	Accept     [][]int32 // per state: sorted indices of the globs that match when the path ends here (nil: none)
 }
 

@@ -17,15 +17,15 @@ type partition struct {
 	elems, loc    []int32 // elems: elements grouped by set; loc[e]: index of e in elems
 	setOf         []int32 // set of each element
 	first, past   []int32 // set s is elems[first[s]:past[s]]
-	marked, touch *[]int32
-	ntouch        *int
+	marked        []int32 // per set: how many of its elements are marked (they sit at its front)
+	touched       []int32 // sets with marked elements
 }
 
-func newPartition(n int, marked, touch *[]int32, ntouch *int) *partition {
+func newPartition(n int) *partition {
 	p := &partition{
 		elems: make([]int32, n), loc: make([]int32, n), setOf: make([]int32, n),
 		first: make([]int32, n), past: make([]int32, n),
-		marked: marked, touch: touch, ntouch: ntouch,
+		marked: make([]int32, n), touched: make([]int32, 0, 64),
 	}
 	for i := range n {
 		p.elems[i], p.loc[i] = int32(i), int32(i)
@@ -39,28 +39,32 @@ func newPartition(n int, marked, touch *[]int32, ntouch *int) *partition {
 
 // mark moves e to the marked front part of its set.
 func (p *partition) mark(e int32) {
-	M, W := *p.marked, *p.touch
 	s := p.setOf[e]
 	i := p.loc[e]
-	j := p.first[s] + M[s]
-	p.elems[i] = p.elems[j]
-	p.loc[p.elems[i]] = i
-	p.elems[j] = e
-	p.loc[e] = j
-	if M[s] == 0 {
-		W[*p.ntouch] = s
-		*p.ntouch++
+	m := p.marked[s]
+	j := p.first[s] + m
+	if j > i {
+		return // already marked
 	}
-	M[s]++
+	elems, loc := p.elems, p.loc
+	f := elems[j]
+	elems[i] = f
+	loc[f] = i
+	elems[j] = e
+	loc[e] = j
+	if m == 0 {
+		p.touched = append(p.touched, s)
+	}
+	p.marked[s] = m + 1
 }
 
 // split splits every touched set into its marked and unmarked parts; the
 // smaller part becomes a new set.
 func (p *partition) split() {
-	M, W := *p.marked, *p.touch
-	for *p.ntouch > 0 {
-		*p.ntouch--
-		s := W[*p.ntouch]
+	M := p.marked
+	for len(p.touched) > 0 {
+		s := p.touched[len(p.touched)-1]
+		p.touched = p.touched[:len(p.touched)-1]
 		j := p.first[s] + M[s]
 		if j == p.past[s] {
 			M[s] = 0
@@ -88,22 +92,26 @@ func minimize(sub *subsetDFA) *DFA {
 	if sub.start < 0 || nn == 0 {
 		return deadOnly(sub)
 	}
-	// Transitions that do not lead to the empty set.
-	var tail, label, head []int32
-	for s := range nn {
-		for c := range k {
-			if t := sub.trans[s*k+c]; t >= 0 {
-				tail = append(tail, int32(s))
-				label = append(label, int32(c))
-				head = append(head, t)
-			}
+	// The transitions, renumbered in order of head (stably), so that the
+	// transitions into one state have consecutive numbers: the refinement
+	// marks them together.
+	mm := len(sub.tail)
+	tail, label, head := make([]int32, mm), make([]int32, mm), make([]int32, mm)
+	{
+		off := make([]int32, nn+1)
+		for _, h := range sub.head {
+			off[h+1]++
+		}
+		for q := range nn {
+			off[q+1] += off[q]
+		}
+		for t, h := range sub.head {
+			i := off[h]
+			off[h]++
+			tail[i], label[i], head[i] = sub.tail[t], sub.label[t], h
 		}
 	}
-	mm := len(tail)
-	size := max(nn, mm) + 1
-	marked, touch := make([]int32, size), make([]int32, size)
-	ntouch := 0
-	B := newPartition(nn, &marked, &touch, &ntouch)
+	B := newPartition(nn)
 
 	adj := make([]int32, mm)
 	off := make([]int32, nn+1)
@@ -185,9 +193,20 @@ func minimize(sub *subsetDFA) *DFA {
 	}
 
 	// Cords: transitions grouped by label.
-	C := newPartition(mm, &marked, &touch, &ntouch)
+	C := newPartition(mm)
 	if mm > 0 {
-		slices.SortStableFunc(C.elems, func(a, b int32) int { return int(label[a] - label[b]) })
+		// Counting sort by label.
+		cnt := make([]int32, k+1)
+		for t := range mm {
+			cnt[label[t]+1]++
+		}
+		for c := range k {
+			cnt[c+1] += cnt[c]
+		}
+		for t := range mm {
+			C.elems[cnt[label[t]]] = int32(t)
+			cnt[label[t]]++
+		}
 		C.z = 0
 		a := label[C.elems[0]]
 		C.first[0] = 0
@@ -198,7 +217,6 @@ func minimize(sub *subsetDFA) *DFA {
 				C.past[C.z] = int32(i)
 				C.z++
 				C.first[C.z] = int32(i)
-				marked[C.z] = 0
 			}
 			C.setOf[t] = int32(C.z)
 			C.loc[t] = int32(i)
@@ -206,7 +224,6 @@ func minimize(sub *subsetDFA) *DFA {
 		C.past[C.z] = int32(mm)
 		C.z++
 	}
-	clear(marked)
 
 	makeAdjacent(head)
 	for b, c := 1, 0; c < C.z; {

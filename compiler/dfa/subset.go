@@ -13,7 +13,8 @@ type subsetDFA struct {
 	numClasses int
 	numStates  int
 	start      int32
-	trans      []int32 // numStates*numClasses, -1 = the empty set
+	// Transitions that do not lead to the empty set, in (tail, label) order.
+	tail, label, head []int32
 	acceptID   []int32 // per state: index into acceptSets; 0 is the empty set
 	acceptSets [][]int32
 }
@@ -87,6 +88,7 @@ func subsetConstruct(n *nfa, classes [256]uint8, numClasses, maxStates int) (*su
 	type done struct {
 		hash uint64
 		cls  uint8
+		to   int32
 	}
 	var doneList []done
 	for d := 0; d < b.out.numStates; d++ {
@@ -102,10 +104,6 @@ func subsetConstruct(n *nfa, classes [256]uint8, numClasses, maxStates int) (*su
 				}
 			}
 		}
-		row := b.out.trans[d*k : (d+1)*k]
-		for c := range row {
-			row[c] = -1
-		}
 		slices.Sort(touched)
 		doneList = doneList[:0]
 	classLoop:
@@ -119,7 +117,7 @@ func subsetConstruct(n *nfa, classes [256]uint8, numClasses, maxStates int) (*su
 			// covers almost all of them): compute each closure once.
 			for _, prev := range doneList {
 				if prev.hash == h && slices.Equal(buckets[prev.cls], targets) {
-					row[c] = row[prev.cls]
+					b.addTrans(d, c, prev.to)
 					continue classLoop
 				}
 			}
@@ -127,16 +125,24 @@ func subsetConstruct(n *nfa, classes [256]uint8, numClasses, maxStates int) (*su
 			if err != nil {
 				return nil, err
 			}
-			// intern may have grown trans.
-			row = b.out.trans[d*k : (d+1)*k]
-			row[c] = next
-			doneList = append(doneList, done{h, c})
+			b.addTrans(d, c, next)
+			doneList = append(doneList, done{h, c, next})
 		}
 		for _, c := range touched {
 			buckets[c] = buckets[c][:0]
 		}
 	}
 	return b.out, nil
+}
+
+func (b *subsetBuilder) addTrans(from int, c uint8, to int32) {
+	if to < 0 {
+		return
+	}
+	o := b.out
+	o.tail = append(o.tail, int32(from))
+	o.label = append(o.label, int32(c))
+	o.head = append(o.head, to)
 }
 
 // closure returns the sorted epsilon closure of seeds, in b.tmp.
@@ -198,9 +204,6 @@ func (b *subsetBuilder) intern(set []int32) (int32, error) {
 	b.setOff = append(b.setOff, int32(len(b.sets)))
 	b.hashNxt = append(b.hashNxt, id)
 	b.byHash[h] = s
-	for range b.numClasses {
-		out.trans = append(out.trans, -1)
-	}
 	out.acceptID = append(out.acceptID, b.acceptOf(set))
 	return s, nil
 }
