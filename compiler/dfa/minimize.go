@@ -13,12 +13,12 @@ import (
 
 // partition is a refinable partition of 0..n-1.
 type partition struct {
-	z             int     // number of sets
-	elems, loc    []int32 // elems: elements grouped by set; loc[e]: index of e in elems
-	setOf         []int32 // set of each element
-	first, past   []int32 // set s is elems[first[s]:past[s]]
-	marked        []int32 // per set: how many of its elements are marked (they sit at its front)
-	touched       []int32 // sets with marked elements
+	z           int     // number of sets
+	elems, loc  []int32 // elems: elements grouped by set; loc[e]: index of e in elems
+	setOf       []int32 // set of each element
+	first, past []int32 // set s is elems[first[s]:past[s]]
+	marked      []int32 // per set: how many of its elements are marked (they sit at its front)
+	touched     []int32 // sets with marked elements
 }
 
 func newPartition(n int) *partition {

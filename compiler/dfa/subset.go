@@ -15,8 +15,8 @@ type subsetDFA struct {
 	start      int32
 	// Transitions that do not lead to the empty set, in (tail, label) order.
 	tail, label, head []int32
-	acceptID   []int32 // per state: index into acceptSets; 0 is the empty set
-	acceptSets [][]int32
+	acceptID          []int32 // per state: index into acceptSets; 0 is the empty set
+	acceptSets        [][]int32
 }
 
 type subsetBuilder struct {
