@@ -1,0 +1,728 @@
+//go:build ignore
+
+// SPDX-License-Identifier: GPL-2.0
+//
+// bpfbox enforcement: BPF LSM programs that confine processes by profile.
+//
+// A process becomes confined when it execs a file whose resolved path the
+// bundle's exec-attachment DFA accepts. Confined accesses are decided by
+// walking the profile's fs DFA over the bpf_d_path() result (bpf_loop, one
+// byte per step) and combining the permission entries of the accepting state.
+// The maps are filled by runtime/ from a compiled bundle before any program
+// is attached; their layouts are shared with Go through bpf2go's -type.
+//
+// Per-thread state (profile, taint, pending exec) lives in task storage of the
+// thread itself, so sleepable hooks only ever touch the trusted `current`.
+// Taint is per process: a thread that taints also records it in the `taints`
+// hash under (tgid, leader start time), where the other threads find it.
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define EPERM 1
+#define PATH_BUF 4096 /* PATH_MAX: bpf_d_path never returns more */
+
+#define FMODE_READ 0x1
+#define FMODE_WRITE 0x2
+#define FMODE_EXEC 0x20
+#define O_APPEND 02000
+
+/* fs modes: the bits of lang/policy.FSMode. */
+#define MODE_READ (1u << 0)
+#define MODE_WRITE (1u << 1)
+#define MODE_APPEND (1u << 2)
+#define MODE_EXEC (1u << 3)
+#define MODE_MAP (1u << 4)
+
+#define NONE 0xffffffffu /* no rule, no profile */
+
+/* Operations named in events. */
+enum bb_op {
+	BB_OP_EXEC = 1,
+	BB_OP_OPEN = 2,
+	BB_OP_BPF = 3,
+};
+
+/* Event flags: what was decided and why. */
+enum event_flag {
+	EV_DENY = 1 << 0,	/* refused (or would be, under complain) */
+	EV_TAINT = 1 << 1,	/* this access tainted the process */
+	EV_AUDIT = 1 << 2,	/* an #[audit] rule matched */
+	EV_COMPLAIN = 1 << 3,	/* decision logged, not enforced */
+	EV_TRANSITION = 1 << 4, /* exec moved the process to another profile */
+	EV_ATTACH = 1 << 5,	/* exec confined an unconfined process */
+	EV_TAINTED = 1 << 6,	/* the process was tainted before this access */
+	EV_NO_RULE = 1 << 7,	/* decided by default deny, no rule matched */
+	EV_PATH_ERROR = 1 << 8, /* the path could not be resolved: fail closed */
+};
+
+/* Profile and config flags. */
+enum {
+	PROFILE_COMPLAIN = 1 << 0,
+	PROFILE_TAINTED = 1 << 1, /* #![tainted]: tainted from exec */
+	CONFIG_COMPLAIN = 1 << 0, /* bpfbox-run apply --complain */
+};
+
+/* One DFA in the shared tables: the next state of (state, class) is
+ * trans[trans_off + state*num_classes + class]; accept[accept_off + state]
+ * says what an accepting state means. */
+struct dfa {
+	__u32 trans_off;
+	__u32 num_classes;
+	__u32 num_states;
+	__u32 start;
+	__u32 dead; /* a state with no way out, or NONE */
+	__u32 accept_off;
+};
+
+struct byte_classes {
+	__u8 class[256];
+};
+
+/* For an fs DFA: entries[first .. first+count) apply in this state. For the
+ * exec-attachment DFA: count is 1 and first is the profile index. */
+struct accept {
+	__u32 first;
+	__u32 count;
+};
+
+/* One permission entry: a rule lowered to masks, as compiler/bundle.Entry.
+ * fs modes have `write` implying `append` (both bits set). */
+struct entry {
+	__u32 rule;  /* deciding rule id: index in the bundle's rules */
+	__u16 scope; /* 0: always active */
+	__u8 action; /* ACTION_* */
+	__u8 flags;  /* ENTRY_* */
+	__u32 arg;
+	__u32 target;
+	__u64 modes;
+};
+
+/* lang/policy.Action and compiler/bundle flags. */
+enum {
+	ACTION_ALLOW = 1,
+	ACTION_TAINT = 2,
+	ACTION_DENY = 3,
+	ENTRY_AUDIT = 1 << 0,
+	ENTRY_TRANSITION = 1 << 1,
+};
+
+struct profile {
+	__u32 fs_dfa;
+	__u32 flags;
+};
+
+struct config {
+	__u32 exec_dfa;
+	__u32 flags;
+	__u32 num_profiles;
+};
+
+struct task_state {
+	__u32 profile; /* profile index + 1; 0: unconfined */
+	__u32 tainted;
+	__u32 pending;	       /* an exec is under way with: */
+	__u32 pending_profile; /* profile index + 1 */
+	__u32 pending_tainted;
+};
+
+struct proc_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 start_time; /* of the group leader; de_thread() keeps it */
+};
+
+struct event {
+	__u64 time_ns;
+	__u32 pid;
+	__u32 tid;
+	__u32 profile;	   /* profile index, or NONE */
+	__u32 new_profile; /* exec: the profile after it, or NONE */
+	__u32 op;
+	__u32 requested; /* fs modes */
+	__u32 flags;	 /* EV_* */
+	__u32 rule;	 /* deciding rule id, or NONE */
+	__u32 audit_rule;      /* the first #[audit] rule, or NONE */
+	__u32 transition_rule; /* the #[transition] rule, or NONE */
+	__u32 missing;	 /* tainted default deny: modes no rule grants */
+	__u32 path_len;	 /* bytes of path, without the NUL */
+	char comm[16];
+	char path[PATH_BUF];
+};
+
+/* The maps runtime/ fills. Sizes are set at load time from the bundle. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct config);
+} conf SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct profile);
+} profiles SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct dfa);
+} dfas SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct byte_classes);
+} classes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} trans SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct accept);
+} accepts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct entry);
+} entries SEC(".maps");
+
+/* Runtime state. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct task_state);
+} tasks SEC(".maps");
+
+/* Per-thread scratch for the path and the event being built: too big for the
+ * stack, and a per-CPU buffer could be reused by a preempted sleepable hook. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct event);
+} scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct proc_key);
+	__type(value, __u32);
+} taints SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 22);
+} events SEC(".maps");
+
+/* Counters: [0] events lost, [1] children that could not be tracked,
+ * [2] taints that could not be shared with the other threads. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 3);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+/* Emitted so bpf2go generates Go types for the map layouts. */
+const struct event *unused_event __attribute__((unused));
+const enum bb_op *unused_op __attribute__((unused));
+const enum event_flag *unused_event_flag __attribute__((unused));
+
+/* prior passes on the refusal of an earlier LSM, within the range the
+ * verifier allows an LSM program to return. */
+static __always_inline int prior(int ret)
+{
+	if (ret < 0 && ret >= -4095)
+		return ret;
+	return -EPERM;
+}
+
+static __always_inline void count(__u32 idx)
+{
+	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
+	if (c)
+		__sync_fetch_and_add(c, 1);
+}
+
+static __always_inline struct config *get_config(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&conf, &zero);
+}
+
+/* ---- DFA walk ---- */
+
+struct walk {
+	const char *path; /* scratch value */
+	const __u8 *class;
+	__u32 len;
+	__u32 trans_off;
+	__u32 num_classes;
+	__u32 state;
+	__u32 dead;
+	__u32 failed; /* a table entry was missing: treat as no match */
+};
+
+static long walk_step(__u32 i, struct walk *w)
+{
+	if (i >= w->len)
+		return 1;
+	__u32 idx = i;
+	barrier_var(idx); /* keep the mask: the verifier needs it */
+	idx &= PATH_BUF - 1;
+	__u8 c = w->path[idx];
+	__u32 key = w->trans_off + w->state * w->num_classes + w->class[c];
+	__u32 *next = bpf_map_lookup_elem(&trans, &key);
+	if (!next) {
+		w->failed = 1;
+		return 1;
+	}
+	w->state = *next;
+	return w->state == w->dead;
+}
+
+/* run walks DFA id over path[0..len) and returns its accept entry, or NULL
+ * when the path is not accepted. */
+static __always_inline struct accept *run(__u32 id, const char *path, __u32 len)
+{
+	struct dfa *d = bpf_map_lookup_elem(&dfas, &id);
+	struct byte_classes *bc = bpf_map_lookup_elem(&classes, &id);
+	if (!d || !bc)
+		return NULL;
+	struct walk w = {
+		.path = path,
+		.class = bc->class,
+		.len = len,
+		.trans_off = d->trans_off,
+		.num_classes = d->num_classes,
+		.state = d->start,
+		.dead = d->dead,
+	};
+	bpf_loop(PATH_BUF, walk_step, &w, 0);
+	if (w.failed || w.state == w.dead || w.state >= d->num_states)
+		return NULL;
+	__u32 key = d->accept_off + w.state;
+	struct accept *a = bpf_map_lookup_elem(&accepts, &key);
+	if (!a || a->count == 0)
+		return NULL;
+	return a;
+}
+
+/* ---- decision: the algorithm of compiler/decide ---- */
+
+/* gather collects what the active entries of an accepting state say about
+ * the requested modes; each *_rule is the first entry (source order) that
+ * decides for that action. */
+struct gather {
+	__u32 first;
+	__u32 count;
+	__u32 requested;
+	__u32 granted; /* modes granted by active allow and taint entries */
+	__u32 deny_rule, taint_rule, grant_rule, audit_rule, transition_rule;
+};
+
+static long gather_step(__u32 i, struct gather *g)
+{
+	if (i >= g->count)
+		return 1;
+	__u32 key = g->first + i;
+	struct entry *e = bpf_map_lookup_elem(&entries, &key);
+	if (!e)
+		return 1;
+	if (e->scope != 0) /* scoped rules: the runtime refuses them for now */
+		return 0;
+	__u32 m = (__u32)e->modes & g->requested;
+	if (!m)
+		return 0;
+	switch (e->action) {
+	case ACTION_DENY:
+		if (g->deny_rule == NONE)
+			g->deny_rule = e->rule;
+		break;
+	case ACTION_TAINT:
+		if (g->taint_rule == NONE)
+			g->taint_rule = e->rule;
+		/* fallthrough: a taint rule also grants */
+	case ACTION_ALLOW:
+		g->granted |= m;
+		if (g->grant_rule == NONE)
+			g->grant_rule = e->rule;
+		if ((e->flags & ENTRY_TRANSITION) && (m & MODE_EXEC) && g->transition_rule == NONE)
+			g->transition_rule = e->rule;
+		break;
+	}
+	if ((e->flags & ENTRY_AUDIT) && g->audit_rule == NONE)
+		g->audit_rule = e->rule;
+	return 0;
+}
+
+static __always_inline void proc_key_of(struct task_struct *task, struct proc_key *k)
+{
+	k->tgid = BPF_CORE_READ(task, tgid);
+	k->pad = 0;
+	k->start_time = BPF_CORE_READ(task, group_leader, start_time);
+}
+
+/* is_tainted says whether the thread's process is tainted, caching a taint
+ * another thread recorded. */
+static __always_inline int is_tainted(struct task_struct *task, struct task_state *st)
+{
+	if (st->tainted)
+		return 1;
+	struct proc_key k;
+	proc_key_of(task, &k);
+	if (bpf_map_lookup_elem(&taints, &k)) {
+		st->tainted = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static __always_inline int set_tainted(struct task_struct *task, struct task_state *st)
+{
+	struct proc_key k;
+	__u32 one = 1;
+	st->tainted = 1;
+	proc_key_of(task, &k);
+	if (bpf_map_update_elem(&taints, &k, &one, BPF_ANY)) {
+		count(2);
+		return -1;
+	}
+	return 0;
+}
+
+static __always_inline void emit(struct event *ev)
+{
+	__u32 len = ev->path_len;
+	if (len > PATH_BUF)
+		len = PATH_BUF;
+	if (bpf_ringbuf_output(&events, ev, offsetof(struct event, path) + len, 0))
+		count(0);
+}
+
+static __always_inline void start_event(struct event *ev, struct task_struct *task, __u32 op,
+					__u32 profile, __u32 requested)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	ev->time_ns = bpf_ktime_get_boot_ns();
+	ev->pid = id >> 32;
+	ev->tid = (__u32)id;
+	ev->profile = profile;
+	ev->new_profile = NONE;
+	ev->op = op;
+	ev->requested = requested;
+	ev->flags = 0;
+	ev->rule = NONE;
+	ev->audit_rule = NONE;
+	ev->transition_rule = NONE;
+	ev->missing = 0;
+	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+}
+
+/* resolve puts the path into ev->path and returns its length without the
+ * NUL, or -1. */
+static __always_inline long resolve(struct event *ev, struct path *path)
+{
+	long n = bpf_d_path(path, ev->path, PATH_BUF);
+	if (n <= 0 || n > PATH_BUF) {
+		ev->path_len = 0;
+		ev->path[0] = 0;
+		return -1;
+	}
+	ev->path_len = n - 1;
+	return n - 1;
+}
+
+static __always_inline int complain(struct profile *prof)
+{
+	struct config *c = get_config();
+	return (prof->flags & PROFILE_COMPLAIN) || (c && (c->flags & CONFIG_COMPLAIN));
+}
+
+/* decide computes the decision for a confined access whose path is already in
+ * ev->path, fills ev->flags and ev->rule, emits the event when it must be
+ * logged, and returns 1 when the access must be refused. For exec, *transition is set when a
+ * #[transition] rule granted it. */
+static __always_inline int decide(struct task_struct *task, struct task_state *st, struct event *ev,
+				  long len, __u32 *transition)
+{
+	__u32 pidx = st->profile - 1;
+	struct profile *prof = bpf_map_lookup_elem(&profiles, &pidx);
+	if (!prof)
+		return 1; /* cannot happen with a verified plan: fail closed */
+	int tainted = is_tainted(task, st);
+	__u32 requested = ev->requested;
+	__u32 flags = tainted ? EV_TAINTED : 0;
+	__u32 rule = NONE;
+	int deny = 0;
+
+	struct gather g = {
+		.requested = requested,
+		.deny_rule = NONE,
+		.taint_rule = NONE,
+		.grant_rule = NONE,
+		.audit_rule = NONE,
+		.transition_rule = NONE,
+	};
+	if (len < 0) {
+		flags |= EV_PATH_ERROR | EV_DENY | EV_NO_RULE;
+		deny = 1;
+		goto out;
+	}
+	struct accept *a = run(prof->fs_dfa, ev->path, len);
+	if (a) {
+		g.first = a->first;
+		g.count = a->count;
+		bpf_loop(g.count, gather_step, &g, 0);
+	}
+	if (g.deny_rule != NONE) {
+		deny = 1;
+		flags |= EV_DENY;
+		rule = g.deny_rule;
+	} else if (!tainted) {
+		if (g.taint_rule != NONE) {
+			flags |= EV_TAINT;
+			rule = g.taint_rule;
+			set_tainted(task, st);
+		} else {
+			rule = g.grant_rule; /* NONE: allowed by default */
+		}
+	} else if ((g.granted & requested) != requested) {
+		deny = 1;
+		flags |= EV_DENY | EV_NO_RULE;
+		ev->missing = requested & ~g.granted;
+	} else {
+		rule = g.grant_rule;
+	}
+	if (g.audit_rule != NONE) {
+		flags |= EV_AUDIT;
+		ev->audit_rule = g.audit_rule;
+	}
+	if (!deny && transition && g.transition_rule != NONE) {
+		*transition = 1;
+		ev->transition_rule = g.transition_rule;
+	}
+out:
+	if (complain(prof))
+		flags |= EV_COMPLAIN;
+	ev->flags = flags;
+	ev->rule = rule;
+	/* exec events are emitted by the caller, which knows the new profile */
+	if (!transition && (flags & (EV_DENY | EV_TAINT | EV_AUDIT)))
+		emit(ev);
+	return deny && !(flags & EV_COMPLAIN);
+}
+
+/* verdict turns decide's result into an LSM return value. The barrier keeps
+ * clang from computing -EPERM arithmetically, which the verifier cannot bound. */
+static __always_inline int verdict(int refuse)
+{
+	barrier_var(refuse);
+	if (refuse)
+		return -EPERM;
+	return 0;
+}
+
+/* ---- hooks ---- */
+
+SEC("lsm.s/file_open")
+int BPF_PROG(bpfbox_file_open, struct file *file, int ret)
+{
+	if (ret)
+		return prior(ret);
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_state *st = bpf_task_storage_get(&tasks, task, 0, 0);
+	if (!st || !st->profile)
+		return 0;
+	__u32 fmode = BPF_CORE_READ(file, f_mode);
+	if (fmode & FMODE_EXEC) /* the kernel opening a binary: the exec hook decides */
+		return 0;
+	__u32 requested = 0;
+	if (fmode & FMODE_READ)
+		requested |= MODE_READ;
+	if (fmode & FMODE_WRITE)
+		requested |= (BPF_CORE_READ(file, f_flags) & O_APPEND) ? MODE_APPEND : MODE_WRITE;
+	if (!requested)
+		return 0;
+	struct event *ev = bpf_task_storage_get(&scratch, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!ev)
+		return -EPERM; /* no memory to decide: fail closed */
+	start_event(ev, task, BB_OP_OPEN, st->profile - 1, requested);
+	long len = resolve(ev, (struct path *)&file->f_path);
+	return verdict(decide(task, st, ev, len, NULL));
+}
+
+/* attach_profile returns the profile index + 1 that the exec-attachment DFA
+ * gives path, or 0. */
+static __always_inline __u32 attach_profile(const char *path, long len)
+{
+	struct config *c = get_config();
+	if (!c || len < 0)
+		return 0;
+	struct accept *a = run(c->exec_dfa, path, len);
+	if (!a || a->first >= c->num_profiles)
+		return 0;
+	return a->first + 1;
+}
+
+static __always_inline __u32 initial_taint(__u32 profile)
+{
+	__u32 idx = profile - 1;
+	struct profile *p = bpf_map_lookup_elem(&profiles, &idx);
+	return p && (p->flags & PROFILE_TAINTED);
+}
+
+SEC("lsm.s/bprm_creds_for_exec")
+int BPF_PROG(bpfbox_exec, struct linux_binprm *bprm, int ret)
+{
+	if (ret)
+		return prior(ret);
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_state *st = bpf_task_storage_get(&tasks, task, 0, 0);
+	if (st)
+		st->pending = 0;
+	struct event *ev = bpf_task_storage_get(&scratch, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!ev)
+		return (st && st->profile) ? -EPERM : 0;
+
+	if (!st || !st->profile) {
+		/* unconfined: does a profile attach to this executable? */
+		start_event(ev, task, BB_OP_EXEC, NONE, MODE_EXEC);
+		long len = resolve(ev, (struct path *)&bprm->file->f_path);
+		__u32 target = attach_profile(ev->path, len);
+		if (!target)
+			return 0;
+		if (!st)
+			st = bpf_task_storage_get(&tasks, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (!st)
+			return -EPERM; /* must be confined but cannot be: fail closed */
+		st->pending = 1;
+		st->pending_profile = target;
+		st->pending_tainted = initial_taint(target);
+		ev->flags = EV_ATTACH;
+		ev->new_profile = target - 1;
+		emit(ev);
+		return 0;
+	}
+
+	start_event(ev, task, BB_OP_EXEC, st->profile - 1, MODE_EXEC);
+	long len = resolve(ev, (struct path *)&bprm->file->f_path);
+	__u32 transition = 0;
+	int refuse = decide(task, st, ev, len, &transition);
+	__u32 target = st->profile;
+	__u32 tainted = is_tainted(task, st);
+	if (transition) {
+		/* no profile attaches to the new executable: it keeps this one.
+		 * Taint is never cleared, not even by a transition. */
+		__u32 t = attach_profile(ev->path, len);
+		if (t) {
+			target = t;
+			tainted = tainted || initial_taint(t);
+		}
+		ev->flags |= EV_TRANSITION;
+	}
+	ev->new_profile = target - 1;
+	if (ev->flags & (EV_DENY | EV_TAINT | EV_AUDIT | EV_TRANSITION))
+		emit(ev);
+	if (refuse)
+		return verdict(refuse);
+	st->pending = 1;
+	st->pending_profile = target;
+	st->pending_tainted = tainted;
+	return 0;
+}
+
+/* After the point of no return the exec'ing thread is the only one left and
+ * the group leader: its new state becomes the process's. */
+SEC("lsm/bprm_committed_creds")
+int BPF_PROG(bpfbox_exec_committed, struct linux_binprm *bprm)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_state *st = bpf_task_storage_get(&tasks, task, 0, 0);
+	if (!st || !st->pending)
+		return 0;
+	st->pending = 0;
+	st->profile = st->pending_profile;
+	st->tainted = st->pending_tainted;
+	struct proc_key k;
+	proc_key_of(task, &k);
+	bpf_map_delete_elem(&taints, &k);
+	return 0;
+}
+
+/* Children and threads inherit profile and taint. */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(bpfbox_fork, struct task_struct *parent, struct task_struct *child)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_state *st = bpf_task_storage_get(&tasks, task, 0, 0);
+	if (!st || !st->profile)
+		return 0;
+	struct task_state *cs = bpf_task_storage_get(&tasks, child, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!cs) {
+		count(1);
+		return 0;
+	}
+	cs->profile = st->profile;
+	cs->tainted = is_tainted(task, st);
+	cs->pending = 0;
+	return 0;
+}
+
+/* The last thread of a process forgets the process's shared taint. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(bpfbox_exit, struct task_struct *p)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_state *st = bpf_task_storage_get(&tasks, task, 0, 0);
+	if (!st || !st->profile)
+		return 0;
+	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+		return 0;
+	struct proc_key k;
+	proc_key_of(task, &k);
+	bpf_map_delete_elem(&taints, &k);
+	return 0;
+}
+
+/* A confined task may not use bpf(): it could read or rewrite the policy. */
+SEC("lsm/bpf")
+int BPF_PROG(bpfbox_bpf, int cmd, union bpf_attr *attr, unsigned int size, int ret)
+{
+	if (ret)
+		return prior(ret);
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_state *st = bpf_task_storage_get(&tasks, task, 0, 0);
+	if (!st || !st->profile)
+		return 0;
+	__u32 pidx = st->profile - 1;
+	struct profile *prof = bpf_map_lookup_elem(&profiles, &pidx);
+	struct event *ev = bpf_task_storage_get(&scratch, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	int compl = prof && complain(prof);
+	if (ev) {
+		start_event(ev, task, BB_OP_BPF, pidx, 0);
+		ev->path_len = 0;
+		ev->flags = EV_DENY | EV_NO_RULE | (compl ? EV_COMPLAIN : 0);
+		emit(ev);
+	}
+	return compl ? 0 : -EPERM;
+}

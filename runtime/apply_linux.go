@@ -1,0 +1,211 @@
+//go:build linux
+
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/ringbuf"
+	"github.com/cilium/ebpf/rlimit"
+	"golang.org/x/sys/unix"
+
+	"github.com/bpfbox/bpfbox/bpf/enforce"
+	"github.com/bpfbox/bpfbox/compiler/bundle"
+)
+
+// Enforcer is a bundle live in the kernel. Close detaches it.
+type Enforcer struct {
+	objs   enforce.EnforceObjects
+	links  []link.Link
+	events *ringbuf.Reader
+	dec    *Decoder
+}
+
+// Counters are what the kernel programs could not do.
+type Counters struct {
+	EventsLost       uint64 // events the ring buffer had no room for
+	ChildrenUntraced uint64 // children of confined processes that got no state (out of memory)
+	TaintsUnshared   uint64 // taints other threads could not see (taint table full)
+}
+
+// CheckThisKernel checks the running kernel.
+func CheckThisKernel() error {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return fmt.Errorf("check kernel: uname: %w", err)
+	}
+	return CheckKernel(ReadKernelFacts("/", unix.ByteSliceToString(u.Release[:])))
+}
+
+// Apply checks the kernel, loads the programs, fills every map from plan and
+// attaches the programs. Either all of it happens or none: on any error
+// everything loaded so far is closed.
+func Apply(b *bundle.Bundle, plan *Plan) (_ *Enforcer, err error) {
+	if err := CheckThisKernel(); err != nil {
+		return nil, err
+	}
+	if err := rlimit.RemoveMemlock(); err != nil {
+		return nil, fmt.Errorf("apply bundle: raise the memlock limit: %w", err)
+	}
+	spec, err := enforce.LoadEnforce()
+	if err != nil {
+		return nil, fmt.Errorf("apply bundle: %w", err)
+	}
+	for name, n := range map[string]int{
+		enforce.EnforceMapProfiles: len(plan.Profiles),
+		enforce.EnforceMapDfas:     len(plan.DFAs),
+		enforce.EnforceMapClasses:  len(plan.Classes),
+		enforce.EnforceMapTrans:    len(plan.Trans),
+		enforce.EnforceMapAccepts:  len(plan.Accepts),
+		enforce.EnforceMapEntries:  len(plan.Entries),
+	} {
+		spec.Maps[name].MaxEntries = uint32(max(n, 1))
+	}
+	e := &Enforcer{}
+	defer func() {
+		if err != nil {
+			e.Close()
+		}
+	}()
+	if err := spec.LoadAndAssign(&e.objs, nil); err != nil {
+		var ve *ebpf.VerifierError
+		if errors.As(err, &ve) {
+			return nil, fmt.Errorf("apply bundle: load programs: %+v", ve)
+		}
+		return nil, fmt.Errorf("apply bundle: load programs: %w", err)
+	}
+	if err := e.fill(plan); err != nil {
+		return nil, fmt.Errorf("apply bundle: fill maps: %w", err)
+	}
+	if e.events, err = ringbuf.NewReader(e.objs.Events); err != nil {
+		return nil, fmt.Errorf("apply bundle: open event ring buffer: %w", err)
+	}
+	e.dec = NewDecoder(b, bootOffset())
+	// State tracking first, the exec hook (which confines) last, so that no
+	// process is confined before every hook that must see it is live.
+	attach := []struct {
+		name string
+		prog *ebpf.Program
+		lsm  bool
+	}{
+		{"sched_process_fork", e.objs.BpfboxFork, false},
+		{"sched_process_exit", e.objs.BpfboxExit, false},
+		{"bprm_committed_creds", e.objs.BpfboxExecCommitted, true},
+		{"bpf", e.objs.BpfboxBpf, true},
+		{"file_open", e.objs.BpfboxFileOpen, true},
+		{"bprm_creds_for_exec", e.objs.BpfboxExec, true},
+	}
+	for _, a := range attach {
+		var l link.Link
+		if a.lsm {
+			l, err = link.AttachLSM(link.LSMOptions{Program: a.prog})
+		} else {
+			l, err = link.AttachTracing(link.TracingOptions{Program: a.prog})
+		}
+		if err != nil {
+			return nil, fmt.Errorf("apply bundle: attach %s: %w", a.name, err)
+		}
+		e.links = append(e.links, l)
+	}
+	return e, nil
+}
+
+func (e *Enforcer) fill(p *Plan) error {
+	if err := e.objs.Conf.Put(uint32(0), &p.Config); err != nil {
+		return fmt.Errorf("conf: %w", err)
+	}
+	if err := putAll(e.objs.Profiles, p.Profiles); err != nil {
+		return fmt.Errorf("profiles: %w", err)
+	}
+	if err := putAll(e.objs.Dfas, p.DFAs); err != nil {
+		return fmt.Errorf("dfas: %w", err)
+	}
+	if err := putAll(e.objs.Classes, p.Classes); err != nil {
+		return fmt.Errorf("classes: %w", err)
+	}
+	if err := putAll(e.objs.Trans, p.Trans); err != nil {
+		return fmt.Errorf("trans: %w", err)
+	}
+	if err := putAll(e.objs.Accepts, p.Accepts); err != nil {
+		return fmt.Errorf("accepts: %w", err)
+	}
+	if err := putAll(e.objs.Entries, p.Entries); err != nil {
+		return fmt.Errorf("entries: %w", err)
+	}
+	return nil
+}
+
+// putAll stores vals[i] at key i of array map m, in batches when the kernel
+// supports it.
+func putAll[T any](m *ebpf.Map, vals []T) error {
+	if len(vals) == 0 {
+		return nil
+	}
+	keys := make([]uint32, len(vals))
+	for i := range keys {
+		keys[i] = uint32(i)
+	}
+	n, err := m.BatchUpdate(keys, vals, nil)
+	if err == nil && n == len(vals) {
+		return nil
+	}
+	if err != nil && !errors.Is(err, ebpf.ErrNotSupported) {
+		return err
+	}
+	for i := range vals {
+		if err := m.Put(keys[i], &vals[i]); err != nil {
+			return fmt.Errorf("key %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// ReadEvent blocks until the kernel logs an event, and returns it. After
+// Close it returns os.ErrClosed.
+func (e *Enforcer) ReadEvent() (Event, error) {
+	rec, err := e.events.Read()
+	if err != nil {
+		return Event{}, err
+	}
+	return e.dec.Decode(rec.RawSample)
+}
+
+// Counters reads what the kernel programs could not do.
+func (e *Enforcer) Counters() (Counters, error) {
+	var c [3]uint64
+	for i := range c {
+		if err := e.objs.Counters.Lookup(uint32(i), &c[i]); err != nil {
+			return Counters{}, fmt.Errorf("read counters: %w", err)
+		}
+	}
+	return Counters{EventsLost: c[0], ChildrenUntraced: c[1], TaintsUnshared: c[2]}, nil
+}
+
+// Close detaches every program and frees every map. Confined processes run
+// unconfined from then on.
+func (e *Enforcer) Close() error {
+	var errs []error
+	for i := len(e.links) - 1; i >= 0; i-- {
+		errs = append(errs, e.links[i].Close())
+	}
+	e.links = nil
+	if e.events != nil {
+		errs = append(errs, e.events.Close())
+		e.events = nil
+	}
+	errs = append(errs, e.objs.Close())
+	return errors.Join(errs...)
+}
+
+// bootOffset is wall time minus CLOCK_BOOTTIME, which events are stamped with.
+func bootOffset() time.Duration {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts); err != nil {
+		return 0
+	}
+	return time.Duration(time.Now().UnixNano() - ts.Nano())
+}

@@ -1,0 +1,335 @@
+//go:build linux
+
+package runtime
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/tools/txtar"
+
+	"github.com/bpfbox/bpfbox/compiler"
+	"github.com/bpfbox/bpfbox/compiler/bundle"
+	"github.com/bpfbox/bpfbox/compiler/decide"
+	"github.com/bpfbox/bpfbox/internal/privileged"
+	"github.com/bpfbox/bpfbox/lang/check"
+	"github.com/bpfbox/bpfbox/lang/policy"
+)
+
+// Scenarios (testdata/scenarios/*.txtar) drive the kernel and compiler/decide
+// with the same table, and both must give the expected results.
+//
+//	-- policy.bbx --   the policy; $EXE is the confined copy of the driver,
+//	                   $DIR a fresh directory for the scenario's files
+//	-- apply --        (optional) "complain" applies with --complain
+//	-- script --       commands, each followed by the output it must print:
+//	                   "setup STEPS" runs the driver unconfined before apply,
+//	                   "run STEPS" runs $EXE (confined) after apply,
+//	                   "outside STEPS" runs the driver unconfined after apply
+//	-- events --       the events the kernel must log, in order, one per line
+//
+// STEPS are bbxdrive steps (testdata/drivers/bbxdrive.c).
+func TestScenarios(t *testing.T) {
+	privileged.Require(t)
+	files, err := filepath.Glob("testdata/scenarios/*.txtar")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no scenarios: %v", err)
+	}
+	for _, f := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(f), ".txtar"), func(t *testing.T) { runScenario(t, f) })
+	}
+}
+
+type command struct {
+	verb  string // setup, run, outside
+	steps []string
+	want  []string
+	line  int
+}
+
+func parseScript(t *testing.T, text string) []command {
+	var cmds []command
+	for i, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		f := strings.Fields(line)
+		switch f[0] {
+		case "setup", "run", "outside":
+			cmds = append(cmds, command{verb: f[0], steps: f[1:], line: i + 1})
+		default:
+			if len(cmds) == 0 {
+				t.Fatalf("script line %d: output before any command: %q", i+1, line)
+			}
+			cmds[len(cmds)-1].want = append(cmds[len(cmds)-1].want, line)
+		}
+	}
+	return cmds
+}
+
+func driverPath(t *testing.T) string {
+	dir := os.Getenv(privileged.EnvDrivers)
+	if dir == "" {
+		dir = "/opt/bpfbox/drivers"
+	}
+	p := filepath.Join(dir, "bbxdrive")
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("driver: %v", err)
+	}
+	return p
+}
+
+// compileText checks and compiles one policy file into a decoded bundle,
+// through the same stages as bpfboxc compile.
+func compileText(t *testing.T, name string, src []byte) *bundle.Bundle {
+	t.Helper()
+	pol, diags := check.Check([]check.Input{{Name: name, Src: src}}, check.Options{ReadFile: os.ReadFile})
+	if diags.HasErrors() {
+		t.Fatalf("check %s:\n%v", name, diags)
+	}
+	data, err := compiler.Compile(pol)
+	if err != nil {
+		t.Fatalf("compile %s: %v", name, err)
+	}
+	b, err := bundle.Decode(data)
+	if err != nil {
+		t.Fatalf("decode bundle: %v", err)
+	}
+	return b
+}
+
+func runScenario(t *testing.T, file string) {
+	ar, err := txtar.ParseFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sections := map[string]string{}
+	for _, f := range ar.Files {
+		sections[f.Name] = string(f.Data)
+	}
+	dir := t.TempDir()
+	exe := filepath.Join(dir, "bin", "confined")
+	if err := os.MkdirAll(filepath.Dir(exe), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	drv := driverPath(t)
+	data, err := os.ReadFile(drv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(exe, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	expand := func(s string) string {
+		return strings.NewReplacer("$EXE", exe, "$DIR", dir).Replace(s)
+	}
+	b := compileText(t, "policy.bbx", []byte(expand(sections["policy.bbx"])))
+	opt := Options{Complain: strings.TrimSpace(sections["apply"]) == "complain"}
+	plan, err := NewPlan(b, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmds := parseScript(t, expand(sections["script"]))
+	run := func(c command, path string) {
+		t.Helper()
+		out, err := exec.Command(path, c.steps...).CombinedOutput()
+		if err != nil {
+			t.Errorf("script line %d: %s: %v\n%s", c.line, c.verb, err, out)
+		}
+		got := strings.Split(strings.TrimSpace(string(out)), "\n")
+		if diff := cmp.Diff(c.want, got); diff != "" {
+			t.Errorf("script line %d: %s %s: output (-want +got):\n%s", c.line, c.verb, strings.Join(c.steps, " "), diff)
+		}
+	}
+	for _, c := range cmds {
+		if c.verb == "setup" {
+			run(c, drv)
+		}
+	}
+
+	e, err := Apply(b, plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu     sync.Mutex
+		events []string
+		done   = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		for {
+			ev, err := e.ReadEvent()
+			if err != nil {
+				if !errors.Is(err, os.ErrClosed) {
+					t.Errorf("read event: %v", err)
+				}
+				return
+			}
+			mu.Lock()
+			events = append(events, eventLine(ev, dir))
+			mu.Unlock()
+		}
+	}()
+	for _, c := range cmds {
+		switch c.verb {
+		case "run":
+			run(c, exe)
+		case "outside":
+			run(c, drv)
+		}
+	}
+	time.Sleep(100 * time.Millisecond) // let the reader drain the ring buffer
+	counters, err := e.Counters()
+	if err != nil {
+		t.Error(err)
+	}
+	if err := e.Close(); err != nil {
+		t.Errorf("close: %v", err)
+	}
+	<-done
+	if counters.EventsLost != 0 {
+		t.Errorf("%d events lost", counters.EventsLost)
+	}
+	var want []string
+	sc := bufio.NewScanner(strings.NewReader(sections["events"]))
+	for sc.Scan() {
+		if l := strings.TrimSpace(sc.Text()); l != "" && !strings.HasPrefix(l, "#") {
+			want = append(want, l)
+		}
+	}
+	if diff := cmp.Diff(want, events); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+
+	// compiler/decide must predict (the files exist now) every confined command's output.
+	for _, c := range cmds {
+		if c.verb == "run" {
+			if got := simulate(t, b, opt, exe, c.steps); !cmp.Equal(c.want, got) {
+				t.Errorf("script line %d: compiler/decide disagrees with the expected output (-want +decide):\n%s", c.line, cmp.Diff(c.want, got))
+			}
+		}
+	}
+
+	// After Close nothing is enforced any more.
+	for _, c := range cmds {
+		if c.verb == "run" {
+			out, _ := exec.Command(exe, c.steps...).CombinedOutput()
+			if bytes.Contains(out, []byte("EPERM")) {
+				t.Errorf("after detach, %s still refused:\n%s", strings.Join(c.steps, " "), out)
+			}
+			break
+		}
+	}
+}
+
+// eventLine renders an event compactly, with the scenario's directory as $DIR
+// and without the parts that change from run to run.
+func eventLine(ev Event, dir string) string {
+	var b strings.Builder
+	b.WriteString(ev.Decision)
+	if !ev.Enforced {
+		b.WriteString("(complain)")
+	}
+	fmt.Fprintf(&b, " %s %s", ev.Op, ev.Path)
+	if ev.Requested != "" {
+		fmt.Fprintf(&b, " %s", ev.Requested)
+	}
+	for _, f := range []struct {
+		on   bool
+		name string
+	}{{ev.Taint, "taint"}, {ev.Tainted, "tainted"}, {ev.Audit, "audit"}, {ev.Transition, "transition"}, {ev.Attach, "attach"}} {
+		if f.on {
+			b.WriteString(" " + f.name)
+		}
+	}
+	if ev.NewProfile != "" && ev.NewProfile != ev.Profile {
+		fmt.Fprintf(&b, " ->%s", ev.NewProfile)
+	}
+	if ev.Rule != "" {
+		fmt.Fprintf(&b, " rule=%s", ev.Rule)
+	}
+	if ev.AuditRule != "" && ev.AuditRule != ev.Rule {
+		fmt.Fprintf(&b, " audit=%s", ev.AuditRule)
+	}
+	if ev.Missing != "" {
+		fmt.Fprintf(&b, " missing=%s", ev.Missing)
+	}
+	return strings.ReplaceAll(b.String(), dir, "$DIR")
+}
+
+// simulate predicts the driver's output for steps run as exe, from the
+// bundle alone, with compiler/decide. It follows taint through the steps
+// (children and threads share or inherit it).
+func simulate(t *testing.T, b *bundle.Bundle, opt Options, exe string, steps []string) []string {
+	t.Helper()
+	prof, ok := decide.Attach(b, exe)
+	if !ok {
+		t.Fatalf("simulate: no profile attaches to %s", exe)
+	}
+	tainted := b.Profiles[prof].Flags&bundle.ProfileTainted != 0
+	var out []string
+	for _, s := range steps {
+		if s == "child" {
+			continue
+		}
+		open := strings.TrimPrefix(s, "thread:")
+		path, modes, ok := parseOpen(open)
+		if !ok {
+			t.Fatalf("simulate: step %q is not an open", s)
+		}
+		resolved, err := filepath.EvalSymlinks(path)
+		if err != nil {
+			resolved = path // created by the open itself
+		}
+		d, err := decide.Decide(b, decide.Request{Profile: prof, Kind: policy.FS, Path: resolved,
+			Modes: uint64(modes), Tainted: tainted, Complain: opt.Complain})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Taints {
+			tainted = true
+		}
+		res := "ok"
+		if !d.Allow {
+			res = "EPERM"
+		} else if _, err := os.Stat(resolved); err != nil && !strings.HasSuffix(open, ":c") {
+			res = "ENOENT"
+		}
+		out = append(out, s+" "+res)
+	}
+	return out
+}
+
+func parseOpen(s string) (string, policy.FSMode, bool) {
+	rest, ok := strings.CutPrefix(s, "open:")
+	if !ok {
+		return "", 0, false
+	}
+	i := strings.LastIndexByte(rest, ':')
+	if i < 0 {
+		return "", 0, false
+	}
+	switch rest[i+1:] {
+	case "r":
+		return rest[:i], policy.FSRead, true
+	case "w", "c":
+		return rest[:i], policy.FSWrite, true
+	case "rw":
+		return rest[:i], policy.FSRead | policy.FSWrite, true
+	case "a":
+		return rest[:i], policy.FSAppend, true
+	}
+	return "", 0, false
+}

@@ -1,0 +1,152 @@
+// Package runtime enforces compiled bundles in the kernel: it turns a decoded
+// bundle into a plan (the contents of every BPF map, computed in pure Go),
+// checks the kernel, loads the BPF LSM programs of bpf/enforce, fills their
+// maps, attaches them, and reads their events.
+package runtime
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/bpfbox/bpfbox/bpf/enforce"
+	"github.com/bpfbox/bpfbox/compiler/bundle"
+	"github.com/bpfbox/bpfbox/lang/policy"
+)
+
+// Options change how a bundle is enforced.
+type Options struct {
+	Complain bool // log every decision as it would be enforced, refuse nothing
+}
+
+// Modes the kernel programs of this version check. Rules may grant others
+// (map, create, …); those operations are not yet confined.
+const enforcedFSModes = policy.FSRead | policy.FSWrite | policy.FSAppend | policy.FSExec
+
+// Plan is the content of every map the kernel programs read, in map order:
+// index i of a slice is key i of the array map of the same name.
+type Plan struct {
+	Config   enforce.EnforceConfig
+	Profiles []enforce.EnforceProfile
+	DFAs     []enforce.EnforceDfa
+	Classes  []enforce.EnforceByteClasses
+	Trans    []uint32
+	Accepts  []enforce.EnforceAccept
+	Entries  []enforce.EnforceEntry
+
+	// Warnings name the rules whose operations this version does not yet
+	// confine; apply prints them.
+	Warnings []string
+}
+
+// Config flags, profile flags: the values of enforce.bpf.c.
+const (
+	configComplain  = 1 << 0
+	profileComplain = 1 << 0
+	profileTainted  = 1 << 1
+)
+
+// NewPlan computes the map contents for b. It refuses bundles whose rules
+// this version cannot enforce faithfully (scoped rules), so that a policy is
+// never applied weaker than written without the user knowing.
+func NewPlan(b *bundle.Bundle, opt Options) (*Plan, error) {
+	if len(b.Profiles) == 0 {
+		return nil, fmt.Errorf("plan bundle: it has no profiles")
+	}
+	if int(b.ExecDFA) >= len(b.DFAs) {
+		return nil, fmt.Errorf("plan bundle: exec DFA %d out of range (have %d DFAs)", b.ExecDFA, len(b.DFAs))
+	}
+	p := &Plan{}
+	p.Config = enforce.EnforceConfig{ExecDfa: b.ExecDFA, NumProfiles: uint32(len(b.Profiles))}
+	if opt.Complain {
+		p.Config.Flags |= configComplain
+	}
+	for i, pr := range b.Profiles {
+		if int(pr.FSDFA) >= len(b.DFAs) || pr.FSDFA == b.ExecDFA {
+			return nil, fmt.Errorf("plan bundle: profile %d (%s): fs DFA %d is not a profile DFA", i, pr.Pattern, pr.FSDFA)
+		}
+		var flags uint32
+		if pr.Flags&bundle.ProfileComplain != 0 {
+			flags |= profileComplain
+		}
+		if pr.Flags&bundle.ProfileTainted != 0 {
+			flags |= profileTainted
+		}
+		p.Profiles = append(p.Profiles, enforce.EnforceProfile{FsDfa: pr.FSDFA, Flags: flags})
+	}
+	for i := range b.DFAs {
+		d := &b.DFAs[i]
+		cells := uint64(d.NumStates) * uint64(d.NumClasses)
+		if uint64(len(p.Trans))+cells > math.MaxUint32 || uint64(len(p.Accepts))+uint64(d.NumStates) > math.MaxUint32 {
+			return nil, fmt.Errorf("plan bundle: DFA %d: the transition tables exceed 2^32 entries", i)
+		}
+		if uint64(len(d.Trans)) != cells || len(d.Accept) != int(d.NumStates) {
+			return nil, fmt.Errorf("plan bundle: DFA %d: %d transitions and %d accept ranges for %d states × %d classes",
+				i, len(d.Trans), len(d.Accept), d.NumStates, d.NumClasses)
+		}
+		p.DFAs = append(p.DFAs, enforce.EnforceDfa{
+			TransOff:   uint32(len(p.Trans)),
+			NumClasses: d.NumClasses,
+			NumStates:  d.NumStates,
+			Start:      d.Start,
+			Dead:       d.Dead, // bundle.None is the kernel's NONE
+			AcceptOff:  uint32(len(p.Accepts)),
+		})
+		p.Classes = append(p.Classes, enforce.EnforceByteClasses{Class: d.Classes})
+		p.Trans = append(p.Trans, d.Trans...)
+		for _, a := range d.Accept {
+			p.Accepts = append(p.Accepts, enforce.EnforceAccept{First: a.First, Count: a.Count})
+		}
+	}
+	for _, e := range b.Entries {
+		p.Entries = append(p.Entries, enforce.EnforceEntry{
+			Rule:   e.Rule,
+			Scope:  uint16(e.Scope),
+			Action: e.Action,
+			Flags:  e.Flags,
+			Arg:    e.Arg,
+			Target: e.Target,
+			Modes:  e.Modes,
+		})
+	}
+	if err := p.vet(b); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// vet refuses what cannot be enforced and collects warnings for what is not
+// yet confined.
+func (p *Plan) vet(b *bundle.Bundle) error {
+	for i, pr := range b.Profiles {
+		for r := pr.Rules.First; r < pr.Rules.First+pr.Rules.Count && int(r) < len(b.Rules); r++ {
+			rule := &b.Rules[r]
+			pos := RulePos(b, r)
+			if rule.Scope != 0 {
+				return fmt.Errorf("plan bundle: %s: scoped rules (#[func], #[kfunc]) are not enforced by this version of bpfbox-run; "+
+					"remove the scope or the rule (profile %s)", pos, b.Profiles[i].Pattern)
+			}
+			kind := policy.Kind(rule.Kind)
+			if kind != policy.FS {
+				p.Warnings = append(p.Warnings, fmt.Sprintf("%s: %s rules are not enforced yet", pos, kind))
+				continue
+			}
+			if extra := policy.FSMode(rule.Modes) &^ enforcedFSModes; extra != 0 {
+				p.Warnings = append(p.Warnings, fmt.Sprintf("%s: fs mode %s is not enforced yet", pos, extra))
+			}
+		}
+	}
+	return nil
+}
+
+// RulePos names rule r of b as FILE:LINE:COL (or "rule N" when the bundle
+// does not know where it came from).
+func RulePos(b *bundle.Bundle, r uint32) string {
+	if int(r) >= len(b.Rules) {
+		return fmt.Sprintf("rule %d", r)
+	}
+	rule := &b.Rules[r]
+	if int(rule.Source) >= len(b.Sources) {
+		return fmt.Sprintf("rule %d", r)
+	}
+	return fmt.Sprintf("%s:%d:%d", b.Sources[rule.Source].Name, rule.Line, rule.Col)
+}

@@ -1,0 +1,166 @@
+// bbxdrive performs file operations named on its command line, one step per
+// argument, and prints one line per step: "STEP ok" or "STEP ERRNO_NAME".
+// Enforcement tests run it (copied to a path a profile attaches to) and read
+// what the kernel allowed.
+//
+// Steps:
+//   open:PATH:MODE   open PATH with MODE r (O_RDONLY), w (O_WRONLY), rw,
+//                    a (O_WRONLY|O_APPEND), c (O_WRONLY|O_CREAT, 0644)
+//   child            run the remaining steps in a forked child and wait
+//   thread:STEP      run one step in a new thread and join it
+//   exec:PATH        execve PATH with the remaining steps as its arguments
+//   symlink:TARGET:LINK  create a symlink (for tests that need one)
+//   bpf              call bpf(BPF_MAP_CREATE) and report the result
+//   write:PATH:TEXT  create/truncate PATH and write TEXT (unconfined setup)
+//   mkdir:PATH       make directory PATH (mode 0755)
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/bpf.h>
+
+static const char *errname(int e)
+{
+	switch (e) {
+	case EPERM: return "EPERM";
+	case EACCES: return "EACCES";
+	case ENOENT: return "ENOENT";
+	case EEXIST: return "EEXIST";
+	case EINVAL: return "EINVAL";
+	case ENOTDIR: return "ENOTDIR";
+	case EISDIR: return "EISDIR";
+	}
+	return strerror(e);
+}
+
+static void report(const char *step, int err)
+{
+	if (err)
+		printf("%s %s\n", step, errname(err));
+	else
+		printf("%s ok\n", step);
+	fflush(stdout);
+}
+
+static int do_open(const char *spec)
+{
+	char buf[4096];
+	snprintf(buf, sizeof buf, "%s", spec);
+	char *mode = strrchr(buf, ':');
+	if (!mode)
+		return EINVAL;
+	*mode++ = 0;
+	int flags;
+	if (!strcmp(mode, "r"))
+		flags = O_RDONLY;
+	else if (!strcmp(mode, "w"))
+		flags = O_WRONLY;
+	else if (!strcmp(mode, "rw"))
+		flags = O_RDWR;
+	else if (!strcmp(mode, "a"))
+		flags = O_WRONLY | O_APPEND;
+	else if (!strcmp(mode, "c"))
+		flags = O_WRONLY | O_CREAT;
+	else
+		return EINVAL;
+	int fd = open(buf, flags, 0644);
+	if (fd < 0)
+		return errno;
+	close(fd);
+	return 0;
+}
+
+static int step(const char *s);
+
+static void *thread_main(void *arg)
+{
+	const char *s = arg;
+	return (void *)(long)step(s);
+}
+
+static int step(const char *s)
+{
+	if (!strncmp(s, "open:", 5))
+		return do_open(s + 5);
+	if (!strncmp(s, "thread:", 7)) {
+		pthread_t t;
+		void *res;
+		int err = pthread_create(&t, NULL, thread_main, (void *)(s + 7));
+		if (err)
+			return err;
+		pthread_join(t, &res);
+		return (int)(long)res;
+	}
+	if (!strncmp(s, "symlink:", 8)) {
+		char buf[4096];
+		snprintf(buf, sizeof buf, "%s", s + 8);
+		char *link = strchr(buf, ':');
+		if (!link)
+			return EINVAL;
+		*link++ = 0;
+		return symlink(buf, link) ? errno : 0;
+	}
+	if (!strncmp(s, "write:", 6)) {
+		char buf[4096];
+		snprintf(buf, sizeof buf, "%s", s + 6);
+		char *text = strchr(buf, ':');
+		if (!text)
+			return EINVAL;
+		*text++ = 0;
+		int fd = open(buf, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd < 0)
+			return errno;
+		int err = write(fd, text, strlen(text)) < 0 ? errno : 0;
+		close(fd);
+		return err;
+	}
+	if (!strncmp(s, "mkdir:", 6))
+		return mkdir(s + 6, 0755) ? errno : 0;
+	if (!strcmp(s, "bpf")) {
+		union bpf_attr attr;
+		memset(&attr, 0, sizeof attr);
+		attr.map_type = BPF_MAP_TYPE_ARRAY;
+		attr.key_size = 4;
+		attr.value_size = 4;
+		attr.max_entries = 1;
+		long fd = syscall(SYS_bpf, BPF_MAP_CREATE, &attr, sizeof attr);
+		if (fd < 0)
+			return errno;
+		close(fd);
+		return 0;
+	}
+	return EINVAL;
+}
+
+int main(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *s = argv[i];
+		if (!strcmp(s, "child")) {
+			pid_t pid = fork();
+			if (pid < 0) {
+				report(s, errno);
+				return 1;
+			}
+			if (pid == 0)
+				continue; /* the child runs the rest */
+			int status;
+			waitpid(pid, &status, 0);
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+		}
+		if (!strncmp(s, "exec:", 5)) {
+			argv[i] = (char *)s + 5;
+			execv(s + 5, argv + i);
+			report(s, errno);
+			return 0;
+		}
+		report(s, step(s));
+	}
+	return 0;
+}
