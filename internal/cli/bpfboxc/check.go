@@ -93,6 +93,16 @@ func runCheck(stdin io.Reader, stdout, stderr io.Writer, args []string, format s
 	if len(inputs) > 0 {
 		_, diags = check.Check(inputs, opts)
 	}
+	// Absolute include paths inside the working directory are shown relative to it too.
+	for i, d := range diags {
+		if name := d.Span.File; filepath.IsAbs(name) {
+			rel := displayPath(name)
+			diags[i].Span.File = rel
+			if data, ok := files[name]; ok {
+				files[rel] = data
+			}
+		}
+	}
 	if format == "json" {
 		if err := diag.WriteJSON(stdout, diags); err != nil {
 			return &cli.ExitError{Code: cli.ExitFail, Err: err}
