@@ -264,7 +264,9 @@ func (c *checker) checkFile(f *ast.File, fragment bool) *profileState {
 		}
 	}
 	if !profileSpan.IsValid() {
-		if !fragment {
+		// A fragment has no inner attributes at all: one with #![complain] or
+		// #![tainted] is a profile that lost its #![profile].
+		if !fragment || len(f.Inner) > 0 {
 			start := source.Span{File: f.Name, Start: source.Pos{Offset: 0, Line: 1, Col: 1}, End: source.Pos{Offset: 0, Line: 1, Col: 1}}
 			c.errorf(CodeMissingProfile, start, `start the file with #![profile "/path/of/the/executable"]; files meant for include are named in an include line, not given to check`,
 				"missing #![profile]")

@@ -23,6 +23,7 @@ import (
 // A golden test is a txtar archive in testdata/:
 //
 //	-- login.bbx --          top-level .bbx files are the bundle's inputs, in order
+//	                         (frag*.bbx as if found in a directory: Input.Fragment)
 //	-- inc/x.bbx --          files in directories are only read through include
 //	-- symbols --            optional fake ELF symbols, one "PATH: sym sym ..." per line
 //	-- kfuncs --             optional fake kernel BTF function names
@@ -125,7 +126,7 @@ func goldenSetup(t *testing.T, ar *txtar.Archive) ([]Input, Options, map[string]
 		default:
 			files[f.Name] = f.Data
 			if !strings.Contains(f.Name, "/") && strings.HasSuffix(f.Name, ".bbx") {
-				inputs = append(inputs, Input{Name: f.Name, Src: f.Data})
+				inputs = append(inputs, Input{Name: f.Name, Src: f.Data, Fragment: strings.HasPrefix(f.Name, "frag")})
 			}
 		}
 	}
