@@ -300,7 +300,7 @@ func (c *checker) checkBundle(profiles []*profileState) {
 	c.transitionNotes(profiles)
 }
 
-// includeFile splices the items of an included file in place.
+// include splices the items of an included file in place, in context cx.
 func (c *checker) include(ps *profileState, inc *ast.Include, cx ctx, depth int) {
 	var name string
 	var data []byte
