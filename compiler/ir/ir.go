@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/bpfbox/bpfbox/compiler/dfa"
 	"github.com/bpfbox/bpfbox/lang/glob"
 	"github.com/bpfbox/bpfbox/lang/policy"
 	"github.com/bpfbox/bpfbox/lang/source"
@@ -286,8 +287,8 @@ func (b *Bundle) profileNamed(pattern string) int {
 }
 
 // execTargets lists the profiles an exec of a file matched by g can attach
-// to: for a literal g, the one profile that attaches to it; for a glob, the
-// profiles whose literal pattern g matches or whose pattern equals g.
+// to: for a literal g, the one profile that attaches to it; for a glob, every
+// profile whose pattern matches some path g matches.
 func (b *Bundle) execTargets(g *glob.Glob) []int {
 	if lit, ok := g.Literal(); ok {
 		if i := b.Attach(lit); i != NoProfile {
@@ -297,10 +298,25 @@ func (b *Bundle) execTargets(g *glob.Glob) []int {
 	}
 	var out []int
 	for _, p := range b.Profiles {
-		lit, ok := p.Glob.Literal()
-		if p.Pattern == g.String() || ok && g.Match(lit) {
+		if p.Pattern == g.String() || intersects(g, p.Glob) {
 			out = append(out, p.Index)
 		}
 	}
 	return slices.SortedFunc(slices.Values(out), cmp.Compare)
+}
+
+// intersects reports whether some path matches both globs: some state of
+// their joint DFA accepts both. When the DFA is over its limits it answers
+// true, which only lists a target too many.
+func intersects(a, b *glob.Glob) bool {
+	d, err := dfa.Compile([]*glob.Glob{a, b}, dfa.Limits{MaxStates: 1 << 16})
+	if err != nil {
+		return true
+	}
+	for _, acc := range d.Accept {
+		if len(acc) == 2 {
+			return true
+		}
+	}
+	return false
 }
