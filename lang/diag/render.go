@@ -18,7 +18,9 @@ import (
 //	    |                   ^~~~
 //	  = hint: did you mean "read"?
 //
-// src returns the text of a file (nil when unknown: the snippet is left out).
+// src returns the text of a file as the positions count it — for .bbx
+// files, after a leading byte-order mark — or nil when unknown: then the
+// snippet is left out.
 // When max > 0 only the first max diagnostics are shown, followed by a line
 // counting the rest. Tabs in the source line are kept and repeated under it
 // so that the caret lines up in any terminal.

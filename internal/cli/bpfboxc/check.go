@@ -1,6 +1,7 @@
 package bpfboxc
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"io/fs"
@@ -110,7 +111,8 @@ func runCheck(stdin io.Reader, stdout, stderr io.Writer, args []string, format s
 	} else if len(diags) > 0 {
 		diag.WriteText(stderr, diags, func(name string) []byte {
 			if data, ok := files[name]; ok {
-				return data
+				// Positions count from after a byte-order mark, as the parser reads.
+				return bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 			}
 			if n, ok := strings.CutPrefix(name, "<"); ok {
 				data, _ := stdlib.Lookup(strings.TrimSuffix(n, ">"))
