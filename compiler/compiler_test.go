@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -292,4 +293,37 @@ func generate(n int) (bbx, apparmor []byte) {
 	}
 	a.WriteString("}\n")
 	return []byte(b.String()), []byte(a.String())
+}
+
+// TestFuzzSeed keeps a real bundle (examples/login.bbx) among FuzzDecode's seeds:
+// BPFBOX_UPDATE=1 rewrites it; otherwise the committed seed must decode.
+func TestFuzzSeed(t *testing.T) {
+	seed := filepath.Join("bundle", "testdata", "fuzz", "FuzzDecode", "login")
+	if os.Getenv("BPFBOX_UPDATE") != "" {
+		src, err := os.ReadFile("../examples/login.bbx")
+		if err != nil {
+			t.Fatal(err)
+		}
+		pol := checkFiles(t, []string{"login.bbx"}, [][]byte{src})
+		data, err := compiler.CompileWith(pol, compiler.Options{Version: "seed"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := "go test fuzz v1\n[]byte(" + strconv.Quote(string(data.Data)) + ")\n"
+		if err := os.WriteFile(seed, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	text, err := os.ReadFile(seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lit := strings.TrimSuffix(strings.TrimPrefix(string(text), "go test fuzz v1\n[]byte("), ")\n")
+	data, err := strconv.Unquote(lit)
+	if err != nil {
+		t.Fatalf("seed %s: %v", seed, err)
+	}
+	if _, err := bundle.Decode([]byte(data)); err != nil {
+		t.Errorf("seed %s: %v", seed, err)
+	}
 }
