@@ -75,6 +75,8 @@ type linter struct {
 	globs    map[dirKey][]globEntry
 	globDirs map[string]bool // directories some entry of globs is filed under
 	wx       map[string]wxState
+	exe      string // the profile PATH when it is a literal path, once exeKnown
+	exeKnown bool
 }
 
 // grantState is what the earlier rules with one grantKey grant.
@@ -367,16 +369,22 @@ func (l *linter) scopeProbes(r *policy.Rule) {
 	c := l.c
 	switch sc.Kind {
 	case policy.FuncScope:
+		if c.opts.Symbols == nil {
+			return
+		}
 		exe := sc.Lib
 		if exe == "" {
 			if l.ps.fragment {
 				return
 			}
-			lit, ok := literalPath(l.ps.prof.Path)
-			if !ok {
+			if !l.exeKnown {
+				l.exeKnown = true
+				l.exe, _ = literalPath(l.ps.prof.Path)
+			}
+			if l.exe == "" {
 				return
 			}
-			exe = lit
+			exe = l.exe
 		}
 		syms := c.symbolsOf(exe)
 		if syms != nil && !syms[sc.Symbol] {
