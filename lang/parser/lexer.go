@@ -97,6 +97,7 @@ func (e *errSink) add(code string, start, end source.Pos, msg, hint string) {
 type scanner struct {
 	name      string
 	src       []byte
+	text      string // src as one string: token values are slices of it
 	i         int
 	line      int
 	lineStart int
@@ -130,9 +131,9 @@ func isIdentChar(c byte) bool { return isIdentStart(c) || c >= '0' && c <= '9' }
 // lexFile splits src into tokens and comments, reporting bad bytes.
 func lexFile(name string, src []byte, errs *errSink) lexed {
 	errs.name = name
-	s := &scanner{name: name, src: src, line: 1, errs: errs}
-	s.out.toks = make([]lexer.Token, 0, len(src)/4+1)
-	s.out.ends = make([]source.Pos, 0, len(src)/4+1)
+	s := &scanner{name: name, src: src, text: string(src), line: 1, errs: errs}
+	s.out.toks = make([]lexer.Token, 0, len(src)/4+8)
+	s.out.ends = make([]source.Pos, 0, len(src)/4+8)
 	n := len(src)
 	for s.i < n {
 		c := src[s.i]
@@ -153,7 +154,7 @@ func lexFile(name string, src []byte, errs *errSink) lexed {
 				end--
 			}
 			s.checkText(start, end)
-			s.out.comments = append(s.out.comments, comment{string(src[start:end]), s.pos(start), s.pos(end)})
+			s.out.comments = append(s.out.comments, comment{s.text[start:end], s.pos(start), s.pos(end)})
 		case c == '/' && s.i+1 < n && src[s.i+1] == '*':
 			s.blockComment()
 		case c == '"':
@@ -173,7 +174,7 @@ func lexFile(name string, src []byte, errs *errSink) lexed {
 			}
 		case strings.IndexByte("](){},|<>", c) >= 0:
 			s.i++
-			s.emit(tokPunct, start, string(src[start:s.i]))
+			s.emit(tokPunct, start, s.text[start:s.i])
 		case isIdentStart(c):
 			upper := false
 			for s.i < n && isIdentChar(src[s.i]) {
@@ -182,7 +183,7 @@ func lexFile(name string, src []byte, errs *errSink) lexed {
 				}
 				s.i++
 			}
-			word := string(src[start:s.i])
+			word := s.text[start:s.i]
 			if upper {
 				low := strings.ToLower(word)
 				s.errAt(CodeUpperCaseIdent, start, s.i, fmt.Sprintf("name %q must be lower-case", word),
@@ -304,7 +305,7 @@ func (s *scanner) blockComment() {
 		s.errs.add(CodeUnterminatedCmt, startPos, source.Pos{Offset: start + 2, Line: startPos.Line, Col: startPos.Col + 2},
 			"comment is not terminated", "a /* comment ends with */ (comments do not nest)")
 	}
-	s.out.comments = append(s.out.comments, comment{string(s.src[start:s.i]), startPos, s.pos(s.i)})
+	s.out.comments = append(s.out.comments, comment{s.text[start:s.i], startPos, s.pos(s.i)})
 }
 
 // str lexes a string literal, reporting bad escapes and raw control bytes.
@@ -317,14 +318,14 @@ func (s *scanner) str() {
 		if s.i >= n || s.src[s.i] == '\n' || s.src[s.i] == '\r' && s.i+1 < n && s.src[s.i+1] == '\n' {
 			s.errAt(CodeUnterminatedStr, start, start+1, "string is not terminated",
 				`a string ends with " on the same line; write a new line as \n`)
-			s.emit(tokString, start, string(s.src[start:s.i]))
+			s.emit(tokString, start, s.text[start:s.i])
 			return
 		}
 		c := s.src[s.i]
 		switch {
 		case c == '"':
 			s.i++
-			s.emit(tokString, start, string(s.src[start:s.i]))
+			s.emit(tokString, start, s.text[start:s.i])
 			return
 		case c == '\\':
 			if s.i+1 >= n || s.src[s.i+1] == '\n' || s.src[s.i+1] == '\r' {

@@ -76,7 +76,7 @@ func Parse(name string, src []byte) (*ast.File, diag.List) {
 	for _, c := range lx.comments {
 		f.Comments = append(f.Comments, &ast.Comment{Text: c.text, Span: source.Span{File: name, Start: c.start, End: c.end}})
 	}
-	if !p.parseWhole() {
+	if !p.parseFast() {
 		p.parseEntries()
 	}
 	errs.list.Sort()
@@ -129,7 +129,7 @@ func (p *builder) parseWhole() bool {
 
 // items converts parsed items, moving inner attributes to File.Inner.
 func (p *builder) items(in []*syntax.Item) []ast.Item {
-	out := make([]ast.Item, 0, len(in))
+	var out []ast.Item
 	for _, it := range in {
 		if it.Inner != nil {
 			p.f.Inner = append(p.f.Inner, p.inner(it.Inner))

@@ -82,13 +82,27 @@ func (p *builder) parseEntries() {
 		}
 		end := p.entryEnd(i)
 		e, err := p.parseEntry(i, end)
+		if err != nil && err.at > i && p.endsItem(i, err.at-1) && toks[err.at-1].Pos.Line < toks[err.at].Pos.Line {
+			// A complete item, then a new line that starts no item: take the
+			// item and let the next entry report that line.
+			if e2, err2 := p.parseEntry(i, err.at); err2 == nil {
+				e, err, end = e2, nil, err.at
+			}
+		}
 		if err != nil {
 			p.syntaxErrAt(i, err, end)
-			if t.Type != tokPunct || t.Value != "#[" {
-				pending = nil // the item they belonged to is broken
+			// Junk after a complete item on its line: keep the item.
+			if err.at > i && p.endsItem(i, err.at-1) {
+				e, _ = p.parseEntry(i, err.at)
 			}
-			i = p.resync(i, err.at, end)
-			continue
+			if e == nil {
+				if t.Type != tokPunct || t.Value != "#[" {
+					pending = nil // the item they belonged to is broken
+				}
+				i = p.resync(i, err.at, end)
+				continue
+			}
+			end = p.resync(i, err.at, end)
 		}
 		switch {
 		case e.Inner != nil:
@@ -111,6 +125,29 @@ func (p *builder) parseEntries() {
 		fr.block.Span.End = p.lx.ends[eof]
 		p.report(CodeUnclosedBlock, p.tokSpanAt(p.index(fr.open.Pos.Offset)), "'{' is not closed", "add '}' at the end of the block")
 	}
+}
+
+// endsItem reports whether toks[k] can end the entry that starts at i: the
+// ')' of a rule, the ']' of a directive or attribute, the path of an include.
+func (p *builder) endsItem(i, k int) bool {
+	first, last := p.lx.toks[i], p.lx.toks[k]
+	switch {
+	case first.Type == tokIdent:
+		return isPunct(last, ")")
+	case first.Type == tokKeyword:
+		return isPunct(last, ">") || last.Type == tokString && k == i+1
+	}
+	return isPunct(last, "]")
+}
+
+// unterminated reports whether t is a string the lexer found unterminated
+// (already reported; the syntax error it causes is noise).
+func unterminated(t lexer.Token) bool {
+	if t.Type != tokString {
+		return false
+	}
+	v := t.Value
+	return len(v) < 2 || v[len(v)-1] != '"' || escapedQuoteAtEnd(v[1:])
 }
 
 // entryError is a syntax error at token index at.
@@ -232,9 +269,14 @@ func (p *builder) report(code string, sp source.Span, msg, hint string) {
 func (p *builder) syntaxErrAt(i int, err *entryError, end int) {
 	toks := p.lx.toks
 	at := err.at
+	if at > 0 && unterminated(toks[at-1]) {
+		return
+	}
 	found := describe(toks[at])
-	if at == end && toks[at].Type != tokEOF && toks[at-1].Pos.Line < toks[at].Pos.Line {
-		found = "end of line"
+	if at > i && toks[at-1].Pos.Line < toks[at].Pos.Line {
+		if toks[at].Type != tokEOF {
+			found = "end of line"
+		}
 		// Point just after the last token of the broken entry.
 		e := p.lx.ends[at-1]
 		p.syntaxErr(source.Span{File: p.name, Start: e, End: e}, p.expectMsg(i, at, found), "")
