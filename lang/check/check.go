@@ -68,7 +68,8 @@ func ELFSymbols(path string) (map[string]bool, error) {
 		return nil, fmt.Errorf("read symbols of %s: %w", path, errStatic)
 	}
 	for _, s := range append(static, dynamic...) {
-		if elf.ST_TYPE(s.Info) == elf.STT_FUNC || elf.ST_TYPE(s.Info) == elf.STT_GNU_IFUNC {
+		// Functions defined in this file: imports (SHN_UNDEF) live in other files.
+		if (elf.ST_TYPE(s.Info) == elf.STT_FUNC || elf.ST_TYPE(s.Info) == elf.STT_GNU_IFUNC) && s.Section != elf.SHN_UNDEF {
 			out[s.Name] = true
 		}
 	}
