@@ -90,17 +90,17 @@ func driverPath(t *testing.T) string {
 	return p
 }
 
-// compileText checks and compiles one policy file into a decoded bundle,
+// compileText checks and compiles policy files into a decoded bundle,
 // through the same stages as bpfboxc compile.
-func compileText(t *testing.T, name string, src []byte) *bundle.Bundle {
+func compileText(t *testing.T, inputs []check.Input) *bundle.Bundle {
 	t.Helper()
-	pol, diags := check.Check([]check.Input{{Name: name, Src: src}}, check.Options{ReadFile: os.ReadFile})
+	pol, diags := check.Check(inputs, check.Options{ReadFile: os.ReadFile})
 	if diags.HasErrors() {
-		t.Fatalf("check %s:\n%v", name, diags)
+		t.Fatalf("check:\n%v", diags)
 	}
 	data, err := compiler.Compile(pol)
 	if err != nil {
-		t.Fatalf("compile %s: %v", name, err)
+		t.Fatalf("compile: %v", err)
 	}
 	b, err := bundle.Decode(data)
 	if err != nil {
@@ -128,13 +128,22 @@ func runScenario(t *testing.T, file string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(exe, data, 0o755); err != nil {
-		t.Fatal(err)
+	// Copies of the driver that policies can name: $EXE and $DIR/bin/NAME.
+	for _, name := range []string{"confined", "helper", "plain", "forbidden", "unlisted"} {
+		if err := os.WriteFile(filepath.Join(dir, "bin", name), data, 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	expand := func(s string) string {
 		return strings.NewReplacer("$EXE", exe, "$DIR", dir).Replace(s)
 	}
-	b := compileText(t, "policy.bbx", []byte(expand(sections["policy.bbx"])))
+	var inputs []check.Input
+	for _, f := range ar.Files {
+		if strings.HasSuffix(f.Name, ".bbx") {
+			inputs = append(inputs, check.Input{Name: f.Name, Src: []byte(expand(string(f.Data)))})
+		}
+	}
+	b := compileText(t, inputs)
 	opt := Options{Complain: strings.TrimSpace(sections["apply"]) == "complain"}
 	plan, err := NewPlan(b, opt)
 	if err != nil {
@@ -242,7 +251,10 @@ func eventLine(ev Event, dir string) string {
 	if !ev.Enforced {
 		b.WriteString("(complain)")
 	}
-	fmt.Fprintf(&b, " %s %s", ev.Op, ev.Path)
+	fmt.Fprintf(&b, " %s", ev.Op)
+	if ev.Path != "" {
+		fmt.Fprintf(&b, " %s", ev.Path)
+	}
 	if ev.Requested != "" {
 		fmt.Fprintf(&b, " %s", ev.Requested)
 	}
@@ -270,8 +282,9 @@ func eventLine(ev Event, dir string) string {
 }
 
 // simulate predicts the driver's output for steps run as exe, from the
-// bundle alone, with compiler/decide. It follows taint through the steps
-// (children and threads share or inherit it).
+// bundle alone, with compiler/decide. It follows taint and profile through
+// the steps (children and threads share or inherit them; taint survives
+// exec, #[transition] moves to the new executable's profile).
 func simulate(t *testing.T, b *bundle.Bundle, opt Options, exe string, steps []string) []string {
 	t.Helper()
 	prof, ok := decide.Attach(b, exe)
@@ -279,15 +292,40 @@ func simulate(t *testing.T, b *bundle.Bundle, opt Options, exe string, steps []s
 		t.Fatalf("simulate: no profile attaches to %s", exe)
 	}
 	tainted := b.Profiles[prof].Flags&bundle.ProfileTainted != 0
+	complain := func() bool { return opt.Complain || b.Profiles[prof].Flags&bundle.ProfileComplain != 0 }
 	var out []string
 	for _, s := range steps {
-		if s == "child" {
+		switch {
+		case s == "child":
+			continue
+		case s == "bpf":
+			res := "EPERM"
+			if complain() {
+				res = "ok"
+			}
+			out = append(out, s+" "+res)
+			continue
+		case strings.HasPrefix(s, "exec:"):
+			path := strings.TrimPrefix(s, "exec:")
+			d, err := decide.Decide(b, decide.Request{Profile: prof, Kind: policy.FS, Path: path,
+				Modes: uint64(policy.FSExec), Tainted: tainted, Complain: opt.Complain})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !d.Allow {
+				return append(out, s+" EPERM")
+			}
+			tainted = tainted || d.Taints
+			if d.Transition && d.TransitionProfile != decide.None {
+				prof = d.TransitionProfile
+				tainted = tainted || b.Profiles[prof].Flags&bundle.ProfileTainted != 0
+			}
 			continue
 		}
 		open := strings.TrimPrefix(s, "thread:")
 		path, modes, ok := parseOpen(open)
 		if !ok {
-			t.Fatalf("simulate: step %q is not an open", s)
+			t.Fatalf("simulate: step %q is not an open, exec, child or bpf", s)
 		}
 		resolved, err := filepath.EvalSymlinks(path)
 		if err != nil {

@@ -29,6 +29,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define FMODE_READ 0x1
 #define FMODE_WRITE 0x2
 #define FMODE_EXEC 0x20
+#define __FMODE_EXEC 0x20 /* in f_flags: open_exec() */
 #define O_APPEND 02000
 
 /* fs modes: the bits of lang/policy.FSMode. */
@@ -554,13 +555,15 @@ int BPF_PROG(bpfbox_file_open, struct file *file, int ret)
 	if (!st || !st->profile)
 		return 0;
 	__u32 fmode = BPF_CORE_READ(file, f_mode);
-	if (fmode & FMODE_EXEC) /* the kernel opening a binary: the exec hook decides */
+	__u32 fflags = BPF_CORE_READ(file, f_flags);
+	/* the kernel opening a binary or its interpreter: the exec hook decides */
+	if ((fmode & FMODE_EXEC) || (fflags & __FMODE_EXEC))
 		return 0;
 	__u32 requested = 0;
 	if (fmode & FMODE_READ)
 		requested |= MODE_READ;
 	if (fmode & FMODE_WRITE)
-		requested |= (BPF_CORE_READ(file, f_flags) & O_APPEND) ? MODE_APPEND : MODE_WRITE;
+		requested |= (fflags & O_APPEND) ? MODE_APPEND : MODE_WRITE;
 	if (!requested)
 		return 0;
 	struct event *ev = bpf_task_storage_get(&scratch, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
