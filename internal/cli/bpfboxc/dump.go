@@ -18,7 +18,10 @@ import (
 )
 
 func newDumpCmd() *cobra.Command {
-	var format string
+	var (
+		format string
+		tables bool
+	)
 	cmd := &cobra.Command{
 		Use:   "dump [flags] BUNDLE",
 		Short: "Show what a compiled bundle contains",
@@ -26,7 +29,9 @@ func newDumpCmd() *cobra.Command {
 header (format version, compiler version, digest, the sources with their
 SHA-256), every profile with its rules and their source positions, the scope
 table, and the size of every DFA (states, byte classes, accepting states, table
-bytes) and of the permission entries.
+bytes) and of the permission entries. With --tables it also lists what the
+kernel reads: each accepting state of every DFA with its permission entries
+(or, for the exec DFA, the profile it attaches).
 
 The exit status is 0 when the bundle is valid, 1 when it cannot be read or is
 corrupted (the error says where), and 2 for a usage error.`,
@@ -41,7 +46,7 @@ corrupted (the error says where), and 2 for a usage error.`,
 			if err != nil {
 				return &cli.ExitError{Code: cli.ExitFail, Err: fmt.Errorf("dump: %w", err)}
 			}
-			d := dumpOf(b, size)
+			d := dumpOf(b, size, tables)
 			if format == "json" {
 				return writeJSON(cmd.OutOrStdout(), d)
 			}
@@ -49,6 +54,7 @@ corrupted (the error says where), and 2 for a usage error.`,
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
+	cmd.Flags().BoolVar(&tables, "tables", false, "also list accepting states and permission entries")
 	return cmd
 }
 
@@ -93,16 +99,17 @@ func modeNames(kind uint8, m uint64) string { return decide.ModeString(policy.Ki
 // JSON shapes of dump; field names are stable.
 type (
 	dumpJSON struct {
-		FormatVersion int          `json:"format_version"`
-		Compiler      string       `json:"compiler"`
-		Digest        string       `json:"digest"`
-		Bytes         int          `json:"bytes"`
-		Sources       []sourceJSON `json:"sources"`
-		Profiles      []profileDmp `json:"profiles"`
-		Scopes        []scopeJSON  `json:"scopes"`
-		ExecDFA       dfaJSON      `json:"exec_dfa"`
-		Entries       int          `json:"entries"`
-		EntryBytes    int          `json:"entry_bytes"`
+		FormatVersion int              `json:"format_version"`
+		Compiler      string           `json:"compiler"`
+		Digest        string           `json:"digest"`
+		Bytes         int              `json:"bytes"`
+		Sources       []sourceJSON     `json:"sources"`
+		Profiles      []profileDmp     `json:"profiles"`
+		Scopes        []scopeJSON      `json:"scopes"`
+		ExecDFA       dfaJSON          `json:"exec_dfa"`
+		ExecAccept    []execAcceptJSON `json:"exec_accept,omitempty"`
+		Entries       int              `json:"entries"`
+		EntryBytes    int              `json:"entry_bytes"`
 	}
 	sourceJSON struct {
 		Name   string `json:"name"`
@@ -119,6 +126,30 @@ type (
 		Rules    []ruleJSON `json:"rules"`
 		FSDFA    dfaJSON    `json:"fs_dfa"`
 		Entries  int        `json:"entries"`
+		// With --tables:
+		FSAccept []acceptJSON `json:"fs_accept,omitempty"`
+		NetEnt   []entryJSON  `json:"net_entries,omitempty"`
+		SigEnt   []entryJSON  `json:"signal_entries,omitempty"`
+		PtEnt    []entryJSON  `json:"ptrace_entries,omitempty"`
+		CapEnt   []entryJSON  `json:"cap_entries,omitempty"`
+	}
+	acceptJSON struct {
+		State   uint32      `json:"state"`
+		First   uint32      `json:"first"`
+		Entries []entryJSON `json:"entries"`
+	}
+	entryJSON struct {
+		Index  uint32 `json:"index"`
+		Rule   uint32 `json:"rule"` // index within the profile
+		Scope  uint32 `json:"scope"`
+		Action string `json:"action"`
+		Audit  bool   `json:"audit"`
+		Trans  bool   `json:"transition"`
+		Modes  string `json:"modes"`
+	}
+	execAcceptJSON struct {
+		State   uint32 `json:"state"`
+		Profile uint32 `json:"profile"`
 	}
 	posJSON struct {
 		File string `json:"file"`
@@ -210,7 +241,20 @@ func ruleOf(b *bundle.Bundle, i uint32, local int) ruleJSON {
 	return out
 }
 
-func dumpOf(b *bundle.Bundle, size int) dumpJSON {
+func entriesOf(b *bundle.Bundle, p *bundle.Profile, r bundle.Range) []entryJSON {
+	var out []entryJSON
+	for i := r.First; i < r.First+r.Count; i++ {
+		en := &b.Entries[i]
+		out = append(out, entryJSON{
+			Index: i, Rule: en.Rule - p.Rules.First, Scope: en.Scope, Action: policy.Action(en.Action).String(),
+			Audit: en.Flags&bundle.FlagAudit != 0, Trans: en.Flags&bundle.FlagTransition != 0,
+			Modes: modeNames(b.Rules[en.Rule].Kind, en.Modes),
+		})
+	}
+	return out
+}
+
+func dumpOf(b *bundle.Bundle, size int, tables bool) dumpJSON {
 	d := dumpJSON{
 		FormatVersion: bundle.Version, Compiler: b.CompilerVersion, Digest: hex.EncodeToString(b.Digest[:]),
 		Bytes: size, Entries: len(b.Entries), EntryBytes: len(b.Entries) * 24,
@@ -241,7 +285,23 @@ func dumpOf(b *bundle.Bundle, size int) dumpJSON {
 				pd.Entries += int(a.Count)
 			}
 		}
+		if tables {
+			for st, a := range b.DFAs[p.FSDFA].Accept {
+				if a.Count > 0 {
+					pd.FSAccept = append(pd.FSAccept, acceptJSON{State: uint32(st), First: a.First, Entries: entriesOf(b, &p, a)})
+				}
+			}
+			pd.NetEnt, pd.SigEnt = entriesOf(b, &p, p.Net), entriesOf(b, &p, p.Signal)
+			pd.PtEnt, pd.CapEnt = entriesOf(b, &p, p.Ptrace), entriesOf(b, &p, p.Cap)
+		}
 		d.Profiles = append(d.Profiles, pd)
+	}
+	if tables {
+		for st, a := range b.DFAs[b.ExecDFA].Accept {
+			if a.Count == 1 {
+				d.ExecAccept = append(d.ExecAccept, execAcceptJSON{State: uint32(st), Profile: a.First})
+			}
+		}
 	}
 	for i, s := range b.Scopes {
 		sj := scopeJSON{ID: i + 1, Kind: "func", Symbol: s.Symbol, Lib: s.Lib}
@@ -294,6 +354,20 @@ func writeDumpText(w io.Writer, d dumpJSON) error {
 		for _, r := range p.Rules {
 			fmt.Fprintf(&b, "    #%-3d %s  %s\n", r.ID, r.Pos, ruleSummary(r, d.Scopes))
 		}
+		if len(p.FSAccept) > 0 {
+			fmt.Fprintf(&b, "  fs accepting states (%d):\n", len(p.FSAccept))
+			for _, a := range p.FSAccept {
+				fmt.Fprintf(&b, "    state %-5d entries %d..%d: %s\n", a.State, a.First, a.First+uint32(len(a.Entries)), entryList(a.Entries))
+			}
+		}
+		for _, k := range []struct {
+			name string
+			ents []entryJSON
+		}{{"net", p.NetEnt}, {"signal", p.SigEnt}, {"ptrace", p.PtEnt}, {"cap", p.CapEnt}} {
+			if len(k.ents) > 0 {
+				fmt.Fprintf(&b, "  %s entries %d..%d: %s\n", k.name, k.ents[0].Index, k.ents[0].Index+uint32(len(k.ents)), entryList(k.ents))
+			}
+		}
 	}
 	fmt.Fprintf(&b, "\nscopes (%d):\n", len(d.Scopes))
 	for _, s := range d.Scopes {
@@ -307,6 +381,9 @@ func writeDumpText(w io.Writer, d dumpJSON) error {
 		fmt.Fprintf(&b, "  %d  %s %q%s\n", s.ID, s.Kind, s.Symbol, where)
 	}
 	fmt.Fprintf(&b, "\nexec dfa: %s\n", d.ExecDFA)
+	for _, a := range d.ExecAccept {
+		fmt.Fprintf(&b, "  state %-5d attaches profile %d\n", a.State, a.Profile)
+	}
 	fmt.Fprintf(&b, "entries: %d (%d bytes)\n", d.Entries, d.EntryBytes)
 	_, err := w.Write(b.Bytes())
 	return err
@@ -348,4 +425,27 @@ func ruleSummary(r ruleJSON, scopes []scopeJSON) string {
 		s = "#[" + strings.Join(dirs, ", ") + "] " + s
 	}
 	return s
+}
+
+// entryList shows entries compactly: "#3 allow read; #7 deny write [scope 1, audit]".
+func entryList(ents []entryJSON) string {
+	var parts []string
+	for _, e := range ents {
+		s := fmt.Sprintf("#%d %s %s", e.Rule, e.Action, e.Modes)
+		var extra []string
+		if e.Scope != 0 {
+			extra = append(extra, fmt.Sprintf("scope %d", e.Scope))
+		}
+		if e.Audit {
+			extra = append(extra, "audit")
+		}
+		if e.Trans {
+			extra = append(extra, "transition")
+		}
+		if len(extra) > 0 {
+			s += " [" + strings.Join(extra, ", ") + "]"
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, "; ")
 }
