@@ -93,3 +93,14 @@ func TestSymbolLintOnThisMachine(t *testing.T) {
 		t.Errorf("diagnostics %v, want [W210@4]", codes)
 	}
 }
+
+func BenchmarkKernelBTFFuncs(b *testing.B) {
+	if _, err := os.Stat(KernelBTFPath); err != nil {
+		b.Skip(err)
+	}
+	for b.Loop() {
+		if _, err := KernelBTFFuncs(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
