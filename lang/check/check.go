@@ -298,7 +298,7 @@ func (c *checker) checkBundle(profiles []*profileState) {
 		}
 		first[ps.prof.Path] = ps
 	}
-	c.transitionNotes(profiles)
+	c.attachLints(profiles)
 }
 
 // include splices the items of an included file in place, in context cx.

@@ -48,6 +48,7 @@ const (
 	CodeSymbolAbsent      = "W210" // #[func] symbol not in the executable or library
 	CodeKFuncAbsent       = "W211" // #[kfunc] not in the running kernel's BTF
 	CodeRepeatedName      = "W212" // a mode or name listed twice in one set
+	CodeProfilesOverlap   = "W213" // two glob profile PATHs match a common executable: bundle order decides
 
 	CodeImplicitTainted  = "N301" // no #[taint] rule: the profile behaves as #![tainted]
 	CodeNoTransitionDest = "N302" // #[transition] to a path no profile of the bundle attaches to

@@ -449,12 +449,19 @@ func (c *checker) profileLints(ps *profileState) {
 	}
 }
 
-// transitionNotes says when a transition or a target names an executable no
-// profile of the bundle attaches to.
-func (c *checker) transitionNotes(profiles []*profileState) {
+// maxOverlapProfiles bounds the pairwise attachment-overlap check.
+const maxOverlapProfiles = 1000
+
+// attachLints look at how profiles attach to executables: transitions and
+// targets that no profile attaches to (notes), and glob profiles that both
+// match some executable, where the bundle order decides (a warning). The
+// compiler resolves attachment as: the profile written with exactly that
+// PATH, else one whose PATH is the literal executable path, else the first
+// in bundle order whose glob matches.
+func (c *checker) attachLints(profiles []*profileState) {
 	type attach struct {
-		path string
-		g    *glob.Glob
+		ps *profileState
+		g  *glob.Glob
 	}
 	var globs []attach
 	paths := make(map[string]bool)
@@ -464,16 +471,21 @@ func (c *checker) transitionNotes(profiles []*profileState) {
 		}
 		paths[ps.prof.Path] = true
 		if g, err := glob.Parse(ps.prof.Path); err == nil {
-			globs = append(globs, attach{ps.prof.Path, g})
+			globs = append(globs, attach{ps, g})
 		}
 	}
+	// attaches: whether some profile is known to attach to what p matches.
 	attaches := func(p string) bool {
 		if paths[p] {
 			return true
 		}
-		lit, isLit := literalPath(p)
+		g, err := glob.Parse(p)
+		if err != nil {
+			return false
+		}
+		lit, isLit := g.Literal()
 		for _, a := range globs {
-			if isLit && a.g.Match(lit) {
+			if isLit && a.g.Match(lit) || !isLit && (a.g.Subsumes(g) || g.Subsumes(a.g)) {
 				return true
 			}
 		}
@@ -484,10 +496,29 @@ func (c *checker) transitionNotes(profiles []*profileState) {
 			switch {
 			case r.Transition && !attaches(r.Path):
 				c.notef(CodeNoTransitionDest, r.Span, "check it together with the profile of the new executable: bpfboxc check a.bbx b.bbx",
-					"no profile of this bundle attaches to %q, the target of this #[transition]", r.Path)
-			case (r.Kind == policy.Signal || r.Kind == policy.Ptrace) && r.Target.Kind == policy.TargetProfile && !paths[r.Target.Profile]:
+					"no profile of this bundle is known to attach to %q, the target of this #[transition]", r.Path)
+			case (r.Kind == policy.Signal || r.Kind == policy.Ptrace) && r.Target.Kind == policy.TargetProfile && !attaches(r.Target.Profile):
 				c.notef(CodeNoTargetProfile, r.Span, "the target is the PATH of a #![profile] of the same bundle",
 					"no profile of this bundle is %q", r.Target.Profile)
+			}
+		}
+	}
+	if len(globs) > maxOverlapProfiles {
+		return
+	}
+	for j, b := range globs {
+		if _, lit := b.g.Literal(); lit {
+			continue // a literal PATH always wins for its executable
+		}
+		for _, a := range globs[:j] {
+			if _, lit := a.g.Literal(); lit || a.ps.prof.Path == b.ps.prof.Path {
+				continue
+			}
+			if a.g.Subsumes(b.g) || b.g.Subsumes(a.g) {
+				c.warnf(CodeProfilesOverlap, b.ps.prof.PathSpan,
+					fmt.Sprintf("an executable both match attaches to the profile given first (%s); give the common executables literal profiles, or make the globs disjoint", shortPos(a.ps.prof.PathSpan)),
+					"profile %q overlaps profile %q", b.ps.prof.Path, a.ps.prof.Path)
+				break
 			}
 		}
 	}
