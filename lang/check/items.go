@@ -434,7 +434,7 @@ func (c *checker) checkGlob(a *ast.Arg, what string) *pathGlob {
 	if plainLiteral(a.Str) {
 		return &pathGlob{src: a.Str}
 	}
-	if g, ok := c.globs[a.Str]; ok {
+	if g := c.globs[a.Str]; g != nil {
 		return &pathGlob{src: a.Str, g: g}
 	}
 	g, err := glob.Parse(a.Str)

@@ -449,6 +449,19 @@ func (c *checker) profileLints(ps *profileState) {
 	}
 }
 
+// parseGlob parses a pattern already checked, once; nil if it is invalid.
+func (c *checker) parseGlob(p string) *glob.Glob {
+	if g, ok := c.globs[p]; ok {
+		return g
+	}
+	g, err := glob.Parse(p)
+	if err != nil {
+		g = nil
+	}
+	c.globs[p] = g
+	return g
+}
+
 // maxOverlapProfiles bounds the pairwise attachment-overlap check.
 const maxOverlapProfiles = 1000
 
@@ -470,7 +483,7 @@ func (c *checker) attachLints(profiles []*profileState) {
 			continue
 		}
 		paths[ps.prof.Path] = true
-		if g, err := glob.Parse(ps.prof.Path); err == nil {
+		if g := c.parseGlob(ps.prof.Path); g != nil {
 			globs = append(globs, attach{ps, g})
 		}
 	}
@@ -479,8 +492,8 @@ func (c *checker) attachLints(profiles []*profileState) {
 		if paths[p] {
 			return true
 		}
-		g, err := glob.Parse(p)
-		if err != nil {
+		g := c.parseGlob(p)
+		if g == nil {
 			return false
 		}
 		lit, isLit := g.Literal()
