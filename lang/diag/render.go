@@ -18,9 +18,9 @@ import (
 //	    |                   ^~~~
 //	  = hint: did you mean "read"?
 //
-// src returns the text of a file as the positions count it — for .bbx
-// files, after a leading byte-order mark — or nil when unknown: then the
-// snippet is left out.
+// src returns the text of a file (nil when unknown: the snippet is left
+// out). Positions count from after a leading UTF-8 byte-order mark, as the
+// parser reads files, so one is skipped here.
 // When max > 0 only the first max diagnostics are shown, followed by a line
 // counting the rest. Tabs in the source line are kept and repeated under it
 // so that the caret lines up in any terminal.
@@ -65,6 +65,7 @@ func writeOne(b *bytes.Buffer, d Diagnostic, src func(string) []byte) {
 // writeSnippet prints the line of d's start and a caret span under it, and
 // returns the width of the line-number gutter.
 func writeSnippet(b *bytes.Buffer, d Diagnostic, text []byte) int {
+	text = bytes.TrimPrefix(text, []byte("\xef\xbb\xbf"))
 	start := d.Span.Start.Offset
 	if start < 0 || start > len(text) {
 		return 0

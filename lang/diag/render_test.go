@@ -84,6 +84,17 @@ func TestSummary(t *testing.T) {
 	}
 }
 
+func TestWriteTextSkipsBOM(t *testing.T) {
+	src := "\xef\xbb\xbffs(x)\n" // positions count after the mark
+	var b bytes.Buffer
+	WriteText(&b, List{{Severity: Error, Code: "E1", Span: span("f", src[3:], 3, 4), Message: "m"}},
+		func(string) []byte { return []byte(src) }, 0)
+	want := "f:1:4: error[E1]: m\n 1 | fs(x)\n   |    ^\n"
+	if b.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
+	}
+}
+
 func TestWriteTextHostileSpans(t *testing.T) {
 	// Spans that do not fit the text must not panic.
 	src := []byte("ab\ncd")

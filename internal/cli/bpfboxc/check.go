@@ -1,7 +1,6 @@
 package bpfboxc
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"io/fs"
@@ -111,8 +110,7 @@ func runCheck(stdin io.Reader, stdout, stderr io.Writer, args []string, format s
 	} else if len(diags) > 0 {
 		diag.WriteText(stderr, diags, func(name string) []byte {
 			if data, ok := files[name]; ok {
-				// Positions count from after a byte-order mark, as the parser reads.
-				return bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+				return data
 			}
 			if n, ok := strings.CutPrefix(name, "<"); ok {
 				data, _ := stdlib.Lookup(strings.TrimSuffix(n, ">"))
