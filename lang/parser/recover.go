@@ -150,6 +150,11 @@ func unterminated(t lexer.Token) bool {
 	return len(v) < 2 || v[len(v)-1] != '"' || escapedQuoteAtEnd(v[1:])
 }
 
+// maxEntryTokens bounds the tokens handed to participle for one entry: no
+// well-formed item is that long, and participle's error path is quadratic
+// in the length of a repetition.
+const maxEntryTokens = 512
+
 // entryError is a syntax error at token index at.
 type entryError struct {
 	at  int
@@ -188,6 +193,9 @@ func (p *builder) entryEnd(i int) int {
 	toks := p.lx.toks
 	depth := 0
 	for j := i + 1; ; j++ {
+		if j-i >= maxEntryTokens {
+			return j
+		}
 		t := toks[j]
 		switch t.Type {
 		case tokEOF, tokKeyword:
