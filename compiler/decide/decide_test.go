@@ -29,6 +29,17 @@ func compileArchive(t *testing.T, ar *txtar.Archive) *bundle.Bundle {
 		if strings.HasSuffix(f.Name, ".bbx") && !strings.HasPrefix(f.Name, "inc/") {
 			inputs = append(inputs, check.Input{Name: f.Name, Src: f.Data})
 		}
+		// "examples" lists files of the repository's examples/ to compile too.
+		if f.Name == "examples" {
+			for _, name := range strings.Fields(string(f.Data)) {
+				data, err := os.ReadFile(filepath.Join("..", "..", "examples", name))
+				if err != nil {
+					t.Fatal(err)
+				}
+				files["examples/"+name] = data
+				inputs = append(inputs, check.Input{Name: "examples/" + name, Src: data})
+			}
+		}
 	}
 	opts := check.Options{ReadFile: func(p string) ([]byte, error) {
 		if d, ok := files[p]; ok {
