@@ -307,8 +307,7 @@ func (c *checker) checkRule(ps *profileState, r *ast.Rule, cx ctx) {
 		}
 	case policy.Net:
 		if a := arg(0); a != nil {
-			f, ok := c.single(a, policy.FamilyNames, "family", CodeUnknownFamily, shape.usage,
-				"one rule per family: write net(inet, ...) and net(inet6, ...) separately")
+			f, ok := c.family(a, shape.usage)
 			rule.Family, good = f, good && ok
 		}
 		if a := arg(1); a != nil {
@@ -503,21 +502,26 @@ func (c *checker) stringSpan(a *ast.Arg, off, n int) source.Span {
 	return source.Span{File: whole.File, Start: pos(from), End: pos(to)}
 }
 
-// single resolves an argument that must be exactly one name of table.
-func (c *checker) single(a *ast.Arg, table []policy.Named[policy.Family], what, code, usage, manyHint string) (policy.Family, bool) {
+// family resolves the socket family of a net rule: exactly one name.
+func (c *checker) family(a *ast.Arg, usage string) (policy.Family, bool) {
 	if a.Kind != ast.ArgIdents || len(a.Idents) == 0 {
-		c.errorf(CodeArgType, a.Span, usage, "%s must be a name such as inet", what)
+		c.errorf(CodeArgType, a.Span, usage, "family must be a name such as inet")
 		return 0, false
 	}
 	if len(a.Idents) > 1 {
-		c.errorf(CodeArgType, a.Span, manyHint, "one %s per rule", what)
+		c.errorf(CodeArgType, a.Span, "one rule per family: write net(inet, ...) and net(inet6, ...) separately", "one family per rule")
 		return 0, false
 	}
 	id := a.Idents[0]
-	v, ok := policy.Lookup(table, id.Name)
+	v, ok := policy.Lookup(policy.FamilyNames, id.Name)
 	if !ok {
-		c.errorf(code, id.Span, suggestOr(id.Name, policy.Names(table), "families are "+strings.Join(policy.Names(table), " ")),
-			"unknown %s %s", what, id.Name)
+		names := policy.Names(policy.FamilyNames)
+		if other := kindOfName(id.Name, "family"); other != "" {
+			c.errorf(CodeWrongModeKind, id.Span, usage, "%s is %s, not a socket family", id.Name, other)
+			return 0, false
+		}
+		c.errorf(CodeUnknownFamily, id.Span, suggestOr(id.Name, names, "families are "+strings.Join(names, " ")),
+			"unknown family %s", id.Name)
 		return 0, false
 	}
 	return v, true
