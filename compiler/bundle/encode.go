@@ -58,34 +58,20 @@ func Encode(b *Bundle) ([]byte, error) {
 	var dfas, trans, accept []byte
 	acceptFirst := uint32(0)
 	for _, d := range b.DFAs {
-		cell := CellSize(d.NumStates)
-		for _, v := range []uint32{d.NumStates, d.NumClasses, d.Start, d.Dead, cell, uint32(len(trans)), acceptFirst, 0} {
+		for _, v := range []uint32{d.NumStates, d.NumClasses, d.Start, d.Dead, CellSize(d.NumStates), uint32(len(trans)), acceptFirst, 0} {
 			dfas = le.AppendUint32(dfas, v)
 		}
 		dfas = append(dfas, d.Classes[:]...)
-		for _, t := range d.Trans {
-			if cell == 2 {
-				trans = le.AppendUint16(trans, uint16(t))
-			} else {
-				trans = le.AppendUint32(trans, t)
-			}
-		}
-		trans = pad8(trans)
+		trans = pad8(d.AppendCells(trans))
 		for _, a := range d.Accept {
-			accept = le.AppendUint32(accept, a.First)
-			accept = le.AppendUint32(accept, a.Count)
+			accept = AppendAccept(accept, a)
 		}
 		acceptFirst += d.NumStates
 	}
 
 	entries := make([]byte, 0, len(b.Entries)*entryRecSize)
 	for _, en := range b.Entries {
-		entries = le.AppendUint32(entries, en.Rule)
-		entries = le.AppendUint16(entries, uint16(en.Scope))
-		entries = append(entries, en.Action, en.Flags)
-		entries = le.AppendUint32(entries, en.Arg)
-		entries = le.AppendUint32(entries, en.Target)
-		entries = le.AppendUint64(entries, en.Modes)
+		entries = AppendEntry(entries, en)
 	}
 
 	strings := e.strTable()
@@ -135,6 +121,45 @@ func Encode(b *Bundle) ([]byte, error) {
 	sum := digest(out)
 	copy(out[offDigest:], sum[:])
 	return out, nil
+}
+
+// Record sizes the kernel side mirrors in its map value types.
+const (
+	EntrySize  = entryRecSize  // one permission entry
+	AcceptSize = acceptRecSize // one accept range
+)
+
+// AppendEntry appends en in its 24-byte bundle layout (also the layout of a
+// BPF map value): u32 rule, u16 scope, u8 action, u8 flags, u32 arg,
+// u32 target, u64 modes, little-endian.
+func AppendEntry(dst []byte, en Entry) []byte {
+	dst = le.AppendUint32(dst, en.Rule)
+	dst = le.AppendUint16(dst, uint16(en.Scope))
+	dst = append(dst, en.Action, en.Flags)
+	dst = le.AppendUint32(dst, en.Arg)
+	dst = le.AppendUint32(dst, en.Target)
+	return le.AppendUint64(dst, en.Modes)
+}
+
+// AppendAccept appends an accept range: u32 first, u32 count.
+func AppendAccept(dst []byte, a Range) []byte {
+	dst = le.AppendUint32(dst, a.First)
+	return le.AppendUint32(dst, a.Count)
+}
+
+// AppendCells appends d's transition table as the bundle stores it: row-major
+// cells of CellSize(d.NumStates) bytes, little-endian, without padding.
+func (d *DFA) AppendCells(dst []byte) []byte {
+	if CellSize(d.NumStates) == 2 {
+		for _, t := range d.Trans {
+			dst = le.AppendUint16(dst, uint16(t))
+		}
+		return dst
+	}
+	for _, t := range d.Trans {
+		dst = le.AppendUint32(dst, t)
+	}
+	return dst
 }
 
 // Sum returns the digest stored in an encoded bundle's header.
