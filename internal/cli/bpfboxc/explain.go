@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"os"
 	"path"
 	"strings"
 
@@ -24,6 +25,7 @@ type explainFlags struct {
 	tainted, complain bool
 	funcs, kfuncs     []string
 	format            string
+	requests          string
 }
 
 func newExplainCmd() *cobra.Command {
@@ -52,6 +54,13 @@ Targets (--target) of signals and ptrace: self, child, parent, other (an
 unrelated process), or the absolute path of the target's executable (an
 unrelated process confined by the profile that path attaches to).
 
+--requests FILE (- for standard input) decides a whole scenario table instead:
+one request per line, in the form of compiler/decide's scenario tables
+("EXE fs PATH MODES [tainted] [complain] [func=SYM] [kfunc=NAME]", "EXE net
+FAMILY OPS", "EXE signal SIG TARGET", "EXE ptrace MODE TARGET", "EXE cap NAME";
+blank lines and # comments are skipped), each followed by its decision on an
+indented line ("deny reason=tainted-default missing=read").
+
 The exit status is 0 when a decision was made, allow or deny alike (scripts read
 the first word or the decision field), 1 when the bundle is invalid or no
 profile attaches to EXE, and 2 for a usage error.`,
@@ -61,6 +70,9 @@ profile attaches to EXE, and 2 for a usage error.`,
   bpfboxc explain web.bundle --profile /usr/local/libexec/webd-helper --signal sigusr1 --target parent`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if f.requests != "" {
+				return runRequests(cmd.InOrStdin(), cmd.OutOrStdout(), args[0], f.requests)
+			}
 			req, kind, err := f.validate()
 			if err != nil {
 				return err
@@ -87,7 +99,43 @@ profile attaches to EXE, and 2 for a usage error.`,
 	fl.StringArrayVar(&f.funcs, "func", nil, "the thread is inside user function `SYM` (repeatable)")
 	fl.StringArrayVar(&f.kfuncs, "kfunc", nil, "the thread is inside kernel function `NAME` (repeatable)")
 	fl.StringVar(&f.format, "format", "text", "output format: text or json")
+	fl.StringVar(&f.requests, "requests", "", "decide every request of scenario table `FILE` (- for stdin)")
 	return cmd
+}
+
+// runRequests decides a scenario table, one request per line.
+func runRequests(stdin io.Reader, stdout io.Writer, bundlePath, file string) error {
+	b, _, err := readBundle(bundlePath)
+	if err != nil {
+		return &cli.ExitError{Code: cli.ExitFail, Err: fmt.Errorf("explain: %w", err)}
+	}
+	var data []byte
+	if file == "-" {
+		data, err = io.ReadAll(io.LimitReader(stdin, 64<<20))
+	} else {
+		data, err = os.ReadFile(file)
+	}
+	if err != nil {
+		return &cli.ExitError{Code: cli.ExitFail, Err: fmt.Errorf("explain: read requests: %w", unwrapPathErr(err))}
+	}
+	var out bytes.Buffer
+	for i, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		req, err := decide.ParseRequest(b, line)
+		if err != nil {
+			return &cli.ExitError{Code: cli.ExitFail, Err: fmt.Errorf("explain: %s:%d: %w", file, i+1, err)}
+		}
+		d, err := decide.Decide(b, req)
+		if err != nil {
+			return &cli.ExitError{Code: cli.ExitFail, Err: fmt.Errorf("explain: %s:%d: %w", file, i+1, err)}
+		}
+		fmt.Fprintf(&out, "%s\n    %s\n", line, decide.Format(b, req, d))
+	}
+	_, err = stdout.Write(out.Bytes())
+	return err
 }
 
 // validate checks the flags that do not need the bundle.
