@@ -59,15 +59,18 @@ type Limits struct {
 	MaxClasses int
 	// MaxBuildStates bounds the states of the subset construction, before
 	// minimisation; it stops an explosive set of globs early. Zero means
-	// 4*MaxStates.
+	// MaxStates (the subset construction of path globs is usually within a
+	// few percent of minimal).
 	MaxBuildStates int
 }
 
-// Defaults. A table of DefaultMaxStates states by 256 classes of uint32 cells
-// is 256 MiB, far more than a sane profile needs; typical profiles stay under
-// 65,536 states so that cells are uint16 (see Stats).
+// Defaults. 131,072 states hold a profile of 10,000 literal paths and a few
+// hundred globs (about 95,000 states and 50 classes: 19 MB of uint32 cells);
+// typical profiles stay under 65,536 states, where cells are uint16 (see
+// Stats). The bound also keeps a set of globs that explodes (see Limits)
+// failing within about a second.
 const (
-	DefaultMaxStates  = 1 << 20
+	DefaultMaxStates  = 1 << 17
 	DefaultMaxClasses = 256
 )
 
@@ -82,7 +85,7 @@ func (l Limits) withDefaults() Limits {
 		l.MaxClasses = DefaultMaxClasses
 	}
 	if l.MaxBuildStates <= 0 {
-		l.MaxBuildStates = 4 * l.MaxStates
+		l.MaxBuildStates = l.MaxStates
 	}
 	return l
 }

@@ -1,6 +1,7 @@
 package dfa
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -321,19 +322,21 @@ func checkMinimal(t testing.TB, d *DFA) {
 		class[s] = ids[key]
 	}
 	count := len(ids)
+	var key []byte
 	for {
 		sig := map[string]int{}
 		next := make([]int, n)
 		for s := range n {
-			var sb strings.Builder
-			fmt.Fprint(&sb, class[s])
+			key = binary.AppendUvarint(key[:0], uint64(class[s]))
 			for c := range k {
-				fmt.Fprint(&sb, ",", class[d.Trans[s*k+c]])
+				key = binary.AppendUvarint(key, uint64(class[d.Trans[s*k+c]]))
 			}
-			if _, ok := sig[sb.String()]; !ok {
-				sig[sb.String()] = len(sig)
+			id, ok := sig[string(key)]
+			if !ok {
+				id = len(sig)
+				sig[string(key)] = id
 			}
-			next[s] = sig[sb.String()]
+			next[s] = id
 		}
 		class = next
 		if len(sig) == count {
@@ -382,7 +385,7 @@ func checkAgainstReference(t *testing.T, data []byte) {
 	if len(gs) == 0 {
 		return
 	}
-	d, err := Compile(gs, Limits{MaxStates: 5000})
+	d, err := Compile(gs, Limits{MaxStates: 2000, MaxBuildStates: 4000})
 	if err != nil {
 		if errors.Is(err, ErrLimit) {
 			return

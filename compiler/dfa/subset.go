@@ -83,8 +83,16 @@ func subsetConstruct(n *nfa, classes [256]uint8, numClasses, maxStates int) (*su
 	b.out.start = 0
 
 	k := numClasses
+	// Edges whose range covers every class (the loops of '**') add their
+	// target to every class's successor set; they are collected once per
+	// state in common instead of in all k buckets.
+	universal := make([]bool, len(b.rangeCls))
+	for i, cs := range b.rangeCls {
+		universal[i] = len(cs) == k
+	}
 	buckets := make([][]int32, k)
 	var touched []uint8
+	var common, commonClosure, merged []int32
 	type done struct {
 		hash uint64
 		cls  uint8
@@ -92,11 +100,16 @@ func subsetConstruct(n *nfa, classes [256]uint8, numClasses, maxStates int) (*su
 	}
 	var doneList []done
 	for d := 0; d < b.out.numStates; d++ {
-		touched = touched[:0]
+		touched, common = touched[:0], common[:0]
 		for _, s := range b.sets[b.setOff[d]:b.setOff[d+1]] {
 			for e := n.edgeHead[s]; e >= 0; e = n.edges[e].next {
 				to := n.edges[e].to
-				for _, c := range b.rangeCls[b.edgeCls[e]] {
+				ri := b.edgeCls[e]
+				if universal[ri] {
+					common = append(common, to)
+					continue
+				}
+				for _, c := range b.rangeCls[ri] {
 					if len(buckets[c]) == 0 {
 						touched = append(touched, c)
 					}
@@ -105,10 +118,35 @@ func subsetConstruct(n *nfa, classes [256]uint8, numClasses, maxStates int) (*su
 			}
 		}
 		slices.Sort(touched)
+		if len(common) > 0 {
+			slices.Sort(common)
+			common = slices.Compact(common)
+			// Every class has a successor: visit them all, in order.
+			touched = touched[:0]
+			for c := range k {
+				touched = append(touched, uint8(c))
+			}
+		}
+		commonTo := int32(-1)
+		commonClosure = commonClosure[:0]
+		if len(common) > 0 {
+			commonClosure = append(commonClosure, b.closure(common)...)
+		}
 		doneList = doneList[:0]
 	classLoop:
 		for _, c := range touched {
 			targets := buckets[c]
+			if len(targets) == 0 { // only the common targets
+				if commonTo < 0 {
+					next, err := b.intern(commonClosure)
+					if err != nil {
+						return nil, err
+					}
+					commonTo = next
+				}
+				b.addTrans(d, c, commonTo)
+				continue
+			}
 			slices.Sort(targets)
 			targets = slices.Compact(targets)
 			buckets[c] = targets
@@ -121,7 +159,9 @@ func subsetConstruct(n *nfa, classes [256]uint8, numClasses, maxStates int) (*su
 					continue classLoop
 				}
 			}
-			next, err := b.intern(b.closure(targets))
+			// closure(common ∪ targets) = closure(common) ∪ closure(targets)
+			merged = mergeSorted(merged[:0], commonClosure, b.closure(targets))
+			next, err := b.intern(merged)
 			if err != nil {
 				return nil, err
 			}
@@ -143,6 +183,27 @@ func (b *subsetBuilder) addTrans(from int, c uint8, to int32) {
 	o.tail = append(o.tail, int32(from))
 	o.label = append(o.label, int32(c))
 	o.head = append(o.head, to)
+}
+
+// mergeSorted appends the union of the sorted sets a and b to dst.
+func mergeSorted(dst, a, b []int32) []int32 {
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		switch {
+		case a[i] < b[j]:
+			dst = append(dst, a[i])
+			i++
+		case a[i] > b[j]:
+			dst = append(dst, b[j])
+			j++
+		default:
+			dst = append(dst, a[i])
+			i++
+			j++
+		}
+	}
+	dst = append(dst, a[i:]...)
+	return append(dst, b[j:]...)
 }
 
 // closure returns the sorted epsilon closure of seeds, in b.tmp.
