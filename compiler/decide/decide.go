@@ -133,6 +133,9 @@ func Decide(b *bundle.Bundle, r Request) (Decision, error) {
 	if r.Profile >= uint32(len(b.Profiles)) {
 		return Decision{}, fmt.Errorf("decide: profile %d out of range (have %d)", r.Profile, len(b.Profiles))
 	}
+	if r.Kind < policy.FS || r.Kind > policy.Cap {
+		return Decision{}, fmt.Errorf("decide: unknown operation kind %d", r.Kind)
+	}
 	if r.Modes == 0 {
 		return Decision{}, fmt.Errorf("decide: no mode requested")
 	}
