@@ -1,0 +1,150 @@
+package runcli
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/bpfbox/bpfbox/compiler/bundle"
+	"github.com/bpfbox/bpfbox/internal/cli"
+	"github.com/bpfbox/bpfbox/runtime"
+)
+
+func newApplyCmd() *cobra.Command {
+	var (
+		complain  bool
+		events    string
+		readyFile string
+	)
+	cmd := &cobra.Command{
+		Use:   "apply [flags] BUNDLE",
+		Short: "Enforce a bundle until interrupted",
+		Long: `apply checks the kernel, loads BUNDLE into BPF maps, attaches the BPF LSM programs
+and enforces the bundle's profiles until SIGINT or SIGTERM, then detaches cleanly:
+from then on nothing is enforced.
+
+A process is confined when it executes a file whose resolved path matches a
+profile; its children and threads inherit the profile and the taint. Events
+(denials, audits, taints, transitions, attachments) go to standard output, one
+per line, naming the rule that decided as FILE:LINE:COL; progress and warnings go
+to standard error.
+
+Everything is loaded and filled before anything is attached: a bundle that fails
+any step is never partly applied.`,
+		Example: `  bpfbox-run apply login.bundle
+  bpfbox-run apply --complain --events json login.bundle > events.jsonl`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return cli.Usagef("apply: want exactly one BUNDLE, got %d arguments (see 'bpfbox-run apply --help')", len(args))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			format, err := runtime.ParseEventFormat(events)
+			if err != nil {
+				return cli.Usagef("apply: --events: %v", err)
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			return runApply(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0], runtime.Options{Complain: complain}, format, readyFile)
+		},
+	}
+	cmd.Flags().BoolVar(&complain, "complain", false, "log every decision as it would be enforced, refuse nothing")
+	cmd.Flags().StringVar(&events, "events", "text", "event output: text, json (one object per line) or none")
+	cmd.Flags().StringVar(&readyFile, "ready-file", "", "create `FILE` once enforcement is live (for scripts and service managers)")
+	return cmd
+}
+
+// loadBundle reads, decodes and plans a bundle: everything that needs no kernel.
+func loadBundle(path string, opt runtime.Options) (*bundle.Bundle, *runtime.Plan, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read bundle: %w", err)
+	}
+	b, err := bundle.Decode(data)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	plan, err := runtime.NewPlan(b, opt)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return b, plan, nil
+}
+
+func runApply(ctx context.Context, stdout, stderr io.Writer, path string, opt runtime.Options, format runtime.EventFormat, readyFile string) error {
+	b, plan, err := loadBundle(path, opt)
+	if err != nil {
+		return err
+	}
+	for _, w := range plan.Warnings {
+		fmt.Fprintf(stderr, "bpfbox-run: warning: %s\n", w)
+	}
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("apply: must run as root (loading BPF LSM programs needs CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN)")
+	}
+	e, err := runtime.Apply(b, plan)
+	if err != nil {
+		return err
+	}
+	digest := hex.EncodeToString(b.Digest[:])
+	var names []string
+	for _, p := range b.Profiles {
+		names = append(names, p.Pattern)
+	}
+	mode := "enforcing"
+	if opt.Complain {
+		mode = "complaining about"
+	}
+	fmt.Fprintf(stderr, "bpfbox-run: %s %d profile(s) from %s (sha256 %s): %s\n", mode, len(b.Profiles), path, digest[:16], strings.Join(names, ", "))
+	if readyFile != "" {
+		if err := os.WriteFile(readyFile, []byte(digest+"\n"), 0o644); err != nil {
+			e.Close()
+			return fmt.Errorf("apply: write ready file: %w", err)
+		}
+	}
+
+	done := make(chan error, 1)
+	go func() {
+		for {
+			ev, err := e.ReadEvent()
+			if err != nil {
+				if errors.Is(err, os.ErrClosed) {
+					err = nil
+				}
+				done <- err
+				return
+			}
+			if err := runtime.WriteEvent(stdout, format, ev); err != nil {
+				done <- fmt.Errorf("write event: %w", err)
+				return
+			}
+		}
+	}()
+	var readErr error
+	select {
+	case <-ctx.Done():
+	case readErr = <-done:
+	}
+	counters, cerr := e.Counters()
+	if err := e.Close(); err != nil {
+		return fmt.Errorf("apply: detach: %w", err)
+	}
+	if readErr == nil {
+		readErr = <-done
+	}
+	fmt.Fprintf(stderr, "bpfbox-run: detached; nothing is enforced any more\n")
+	if cerr == nil && (counters.EventsLost > 0 || counters.ChildrenUntraced > 0 || counters.TaintsUnshared > 0) {
+		fmt.Fprintf(stderr, "bpfbox-run: %d events lost, %d children of confined processes untracked, %d taints not shared with other threads\n",
+			counters.EventsLost, counters.ChildrenUntraced, counters.TaintsUnshared)
+	}
+	return readErr
+}
