@@ -89,7 +89,15 @@ func runCompile(stdin io.Reader, stdout, stderr io.Writer, args []string, out, f
 		fmt.Fprintln(stderr, diags.Summary())
 	}
 	if failed || diags.HasErrors() || pol == nil {
-		fmt.Fprintf(stderr, "bpfboxc: compile: not written: %s has errors\n", out)
+		what := "the policy has errors"
+		if failed {
+			what = "not every file could be read"
+		}
+		name := out + " not written"
+		if out == "" {
+			name = "nothing written"
+		}
+		fmt.Fprintf(stderr, "bpfboxc: compile: %s: %s\n", name, what)
 		return cli.Silent(cli.ExitFail)
 	}
 	res, err := compiler.CompileWith(pol, compiler.DefaultOptions())
