@@ -71,7 +71,7 @@ type wxState struct {
 type linter struct {
 	c        *checker
 	ps       *profileState
-	granted  map[grantKey]*grantState
+	granted  map[grantKey]grantState
 	globs    map[dirKey][]globEntry
 	globDirs map[string]bool // directories some entry of globs is filed under
 	wx       map[string]wxState
@@ -82,7 +82,8 @@ type linter struct {
 // grantState is what the earlier rules with one grantKey grant.
 type grantState struct {
 	modes uint64      // union
-	rules []ruleModes // each distinct mode set, with its first rule
+	first ruleModes   // the first rule
+	more  []ruleModes // each further distinct mode set, with its first rule
 }
 
 type ruleModes struct {
@@ -93,7 +94,7 @@ type ruleModes struct {
 func newLinter(c *checker, ps *profileState, sizeHint int) *linter {
 	return &linter{
 		c: c, ps: ps,
-		granted:  make(map[grantKey]*grantState, sizeHint),
+		granted:  make(map[grantKey]grantState, sizeHint),
 		globs:    make(map[dirKey][]globEntry),
 		globDirs: make(map[string]bool),
 		wx:       make(map[string]wxState, sizeHint),
@@ -228,22 +229,15 @@ func worldWritableMatch(g *pathGlob) string {
 	pattern := g.String()
 	dir := literalDir(pattern)
 	var probes []string // tails of the pattern with metacharacters made plain: "/*/evil" gives "evil"
-	comps := strings.Split(pattern[1:], "/")
-	if len(pattern) > maxProbePattern {
-		comps = nil // only the prefix test and the short probes: the matcher's cost grows with the path
-	}
-	for k := 1; k < len(comps) && k <= 8; k++ {
-		if tail := probeText(strings.Join(comps[k:], "/")); tail != "" {
-			probes = append(probes, tail, "x/"+tail)
-		}
-	}
-	probes = append(probes, "x", "x/x")
 	for _, w := range worldWritable {
 		if dir == w || strings.HasPrefix(dir, w+"/") {
 			return w
 		}
 		if g.g == nil || dir != "/" && !strings.HasPrefix(w, dir+"/") {
 			continue // a literal path outside w, or a glob whose prefix excludes w
+		}
+		if probes == nil {
+			probes = probePaths(pattern)
 		}
 		for _, p := range probes {
 			if g.Match(w + "/" + p) {
@@ -252,6 +246,21 @@ func worldWritableMatch(g *pathGlob) string {
 		}
 	}
 	return ""
+}
+
+// probePaths gives the relative paths a glob is probed with under a
+// world-writable directory.
+func probePaths(pattern string) []string {
+	var probes []string
+	if len(pattern) <= maxProbePattern { // the matcher's cost grows with the path
+		comps := strings.Split(pattern[1:], "/")
+		for k := 1; k < len(comps) && k <= 8; k++ {
+			if tail := probeText(strings.Join(comps[k:], "/")); tail != "" {
+				probes = append(probes, tail, "x/"+tail)
+			}
+		}
+	}
+	return append(probes, "x", "x/x")
 }
 
 // probeText turns glob text into a plausible path: each wildcard becomes
@@ -299,24 +308,29 @@ func probeText(s string) string {
 func (l *linter) redundancy(r *policy.Rule, g *pathGlob) {
 	c := l.c
 	k, modes := keyOf(r)
-	st := l.granted[k]
-	if st == nil {
-		st = &grantState{}
-		l.granted[k] = st
-	}
-	for _, e := range st.rules {
-		if e.modes == modes {
-			c.warnf(CodeDuplicateRule, r.Span, fmt.Sprintf("the same rule is at %s; remove one", shortPos(e.rule.Span)), "duplicate rule")
+	st, seen := l.granted[k]
+	if !seen {
+		l.granted[k] = grantState{modes: modes, first: ruleModes{modes, r}}
+	} else {
+		if st.first.modes == modes {
+			l.duplicate(r, st.first.rule)
 			return
 		}
+		for _, e := range st.more {
+			if e.modes == modes {
+				l.duplicate(r, e.rule)
+				return
+			}
+		}
+		if modes&^st.modes == 0 {
+			c.warnf(CodeShadowedRule, r.Span, fmt.Sprintf("everything it grants is already granted by the rule at %s", shortPos(st.first.rule.Span)),
+				"rule has no effect: its modes are covered by an earlier rule")
+			return
+		}
+		st.modes |= modes
+		st.more = append(st.more, ruleModes{modes, r})
+		l.granted[k] = st
 	}
-	if len(st.rules) > 0 && modes&^st.modes == 0 {
-		c.warnf(CodeShadowedRule, r.Span, fmt.Sprintf("everything it grants is already granted by the rule at %s", shortPos(st.rules[0].rule.Span)),
-			"rule has no effect: its modes are covered by an earlier rule")
-		return
-	}
-	st.modes |= modes
-	st.rules = append(st.rules, ruleModes{modes, r})
 
 	if r.Kind != policy.FS || g == nil {
 		return
@@ -358,6 +372,10 @@ func (l *linter) redundancy(r *policy.Rule, g *pathGlob) {
 	d := literalDir(r.Path)
 	l.globDirs[d] = true
 	l.globs[dirKey{dkey, d}] = append(l.globs[dirKey{dkey, d}], globEntry{g: g, modes: modes, rule: r})
+}
+
+func (l *linter) duplicate(r, first *policy.Rule) {
+	l.c.warnf(CodeDuplicateRule, r.Span, fmt.Sprintf("the same rule is at %s; remove one", shortPos(first.Span)), "duplicate rule")
 }
 
 // scopeProbes checks func and kfunc names against this machine when it can.
