@@ -88,36 +88,9 @@ func (b *Builder) TestBinary(pkg string) (string, error) {
 // testdata/drivers/NAME/, anywhere in the module. It returns name → host path;
 // two drivers with the same name are an error.
 func (b *Builder) Drivers() (map[string]string, error) {
-	srcs := map[string]string{}
-	err := filepath.WalkDir(b.ModuleRoot, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() && p != b.ModuleRoot && skipDir(d.Name()) {
-			return filepath.SkipDir
-		}
-		if filepath.Base(filepath.Dir(p)) != "drivers" || filepath.Base(filepath.Dir(filepath.Dir(p))) != "testdata" {
-			return nil
-		}
-		name := d.Name()
-		switch {
-		case !d.IsDir() && strings.HasSuffix(name, ".c"):
-			name = strings.TrimSuffix(name, ".c")
-		case d.IsDir():
-			if gos, _ := filepath.Glob(filepath.Join(p, "*.go")); len(gos) == 0 {
-				return nil
-			}
-		default:
-			return nil
-		}
-		if prev, ok := srcs[name]; ok {
-			return fmt.Errorf("two drivers named %q: %s and %s", name, prev, p)
-		}
-		srcs[name] = p
-		return nil
-	})
+	srcs, err := findDrivers(b.ModuleRoot)
 	if err != nil {
-		return nil, fmt.Errorf("find drivers: %w", err)
+		return nil, err
 	}
 	names := make([]string, 0, len(srcs))
 	for n := range srcs {
@@ -146,8 +119,52 @@ func (b *Builder) Drivers() (map[string]string, error) {
 	return bins, nil
 }
 
-func skipDir(name string) bool {
-	return name == ".git" || name == ".cache" || name == "bin" || name == "node_modules"
+// findDrivers returns driver name → source (a .c file or a Go package directory).
+func findDrivers(moduleRoot string) (map[string]string, error) {
+	srcs := map[string]string{}
+	err := filepath.WalkDir(moduleRoot, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && p != moduleRoot && skipDir(moduleRoot, p) {
+			return filepath.SkipDir
+		}
+		if filepath.Base(filepath.Dir(p)) != "drivers" || filepath.Base(filepath.Dir(filepath.Dir(p))) != "testdata" {
+			return nil
+		}
+		name := d.Name()
+		switch {
+		case !d.IsDir() && strings.HasSuffix(name, ".c"):
+			name = strings.TrimSuffix(name, ".c")
+		case d.IsDir():
+			if gos, _ := filepath.Glob(filepath.Join(p, "*.go")); len(gos) == 0 {
+				return nil
+			}
+		default:
+			return nil
+		}
+		if prev, ok := srcs[name]; ok {
+			return fmt.Errorf("two drivers named %q: %s and %s", name, prev, p)
+		}
+		srcs[name] = p
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("find drivers: %w", err)
+	}
+	return srcs, nil
+}
+
+// skipDir reports the directories the guest never needs: version control
+// anywhere, and the module root's git-ignored caches and build outputs.
+func skipDir(moduleRoot, dir string) bool {
+	switch name := filepath.Base(dir); {
+	case name == ".git":
+		return true
+	case filepath.Dir(dir) == moduleRoot:
+		return name == ".cache" || name == "bin"
+	}
+	return false
 }
 
 // AddSource copies the module's files (not .git, .cache, bin) into the image
@@ -159,7 +176,7 @@ func AddSource(img *Initramfs, moduleRoot string) error {
 			return err
 		}
 		if d.IsDir() {
-			if p != moduleRoot && skipDir(d.Name()) {
+			if p != moduleRoot && skipDir(moduleRoot, p) {
 				return filepath.SkipDir
 			}
 			return nil

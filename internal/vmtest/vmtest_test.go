@@ -335,3 +335,80 @@ func TestGuestRunTimesOut(t *testing.T) {
 		t.Errorf("Run returned after %v; the hung guest was not killed", d)
 	}
 }
+
+// writeTree creates files (path → contents) under a new temporary directory.
+func writeTree(t *testing.T, files map[string]string) string {
+	t.Helper()
+	root := t.TempDir()
+	for p, data := range files {
+		full := filepath.Join(root, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+func TestFindDrivers(t *testing.T) {
+	root := writeTree(t, map[string]string{
+		"testdata/drivers/opener.c":               "int main(void) { return 0; }\n",
+		"runtime/testdata/drivers/login.c":        "int main(void) { return 0; }\n",
+		"runtime/testdata/drivers/forker/main.go": "package main\nfunc main() {}\n",
+		"runtime/testdata/drivers/README":         "not a driver\n",
+		"runtime/testdata/drivers/empty/notes":    "no Go files: not a driver\n",
+		"runtime/testdata/other/x.c":              "not in drivers/\n",
+		".cache/testdata/drivers/cached.c":        "skipped\n",
+	})
+	got, err := findDrivers(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"opener": filepath.Join(root, "testdata/drivers/opener.c"),
+		"login":  filepath.Join(root, "runtime/testdata/drivers/login.c"),
+		"forker": filepath.Join(root, "runtime/testdata/drivers/forker"),
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("drivers (-want +got):\n%s", diff)
+	}
+
+	dup := writeTree(t, map[string]string{
+		"a/testdata/drivers/same.c": "",
+		"b/testdata/drivers/same.c": "",
+	})
+	if _, err := findDrivers(dup); err == nil || !strings.Contains(err.Error(), `two drivers named "same"`) {
+		t.Errorf("findDrivers with a duplicate name = %v, want an error naming it", err)
+	}
+}
+
+func TestAddSourceSkipsCachesAndVCS(t *testing.T) {
+	root := writeTree(t, map[string]string{
+		"go.mod":                     "module x\n",
+		"runtime/testdata/a.txtar":   "a\n",
+		"runtime/bin/keep.txt":       "a nested bin/ is source\n",
+		".git/config":                "",
+		".cache/kernels/6.1/vmlinuz": "",
+		"bin/vmrun":                  "",
+		"lang/parser/parser.test":    "",
+		"examples/login/login.bbx":   "profile\n",
+		"sub/.git/HEAD":              "",
+	})
+	img := NewInitramfs()
+	if err := AddSource(img, root); err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	for name, e := range img.entries {
+		if e.mode&0o170000 == modeFile {
+			files = append(files, name)
+		}
+	}
+	sort.Strings(files)
+	want := []string{"src/examples/login/login.bbx", "src/go.mod", "src/runtime/bin/keep.txt", "src/runtime/testdata/a.txtar"}
+	if diff := cmp.Diff(want, files); diff != "" {
+		t.Errorf("files in the guest (-want +got):\n%s", diff)
+	}
+}
