@@ -97,6 +97,17 @@ func Apply(b *bundle.Bundle, plan *Plan) (_ *Enforcer, err error) {
 		{"bprm_committed_creds", e.objs.BpfboxExecCommitted, true},
 		{"bpf", e.objs.BpfboxBpf, true},
 		{"file_open", e.objs.BpfboxFileOpen, true},
+		{"mmap_file", e.objs.BpfboxMmapFile, true},
+		{"path_mknod", e.objs.BpfboxPathMknod, true},
+		{"path_mkdir", e.objs.BpfboxPathMkdir, true},
+		{"path_symlink", e.objs.BpfboxPathSymlink, true},
+		{"path_unlink", e.objs.BpfboxPathUnlink, true},
+		{"path_rmdir", e.objs.BpfboxPathRmdir, true},
+		{"path_link", e.objs.BpfboxPathLink, true},
+		{"path_rename", e.objs.BpfboxPathRename, true},
+		{"path_chmod", e.objs.BpfboxPathChmod, true},
+		{"path_chown", e.objs.BpfboxPathChown, true},
+		{"path_truncate", e.objs.BpfboxPathTruncate, true},
 		{"bprm_creds_for_exec", e.objs.BpfboxExec, true},
 	}
 	for _, a := range attach {

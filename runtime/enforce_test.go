@@ -322,6 +322,40 @@ func simulate(t *testing.T, b *bundle.Bundle, opt Options, exe string, steps []s
 			}
 			continue
 		}
+		if checks, ok := pathChecks(s); ok {
+			res := "ok"
+			for _, c := range checks {
+				d, err := decide.Decide(b, decide.Request{Profile: prof, Kind: policy.FS, Path: c.path,
+					Modes: uint64(c.mode), Tainted: tainted, Complain: opt.Complain})
+				if err != nil {
+					t.Fatal(err)
+				}
+				tainted = tainted || d.Taints
+				if !d.Allow {
+					res = "EPERM"
+				}
+			}
+			out = append(out, s+" "+res)
+			continue
+		}
+		if path, ok := strings.CutPrefix(s, "mmapx:"); ok {
+			// open for read, then map executable: two decisions
+			res := "ok"
+			for _, m := range []policy.FSMode{policy.FSRead, policy.FSMap} {
+				d, err := decide.Decide(b, decide.Request{Profile: prof, Kind: policy.FS, Path: path,
+					Modes: uint64(m), Tainted: tainted, Complain: opt.Complain})
+				if err != nil {
+					t.Fatal(err)
+				}
+				tainted = tainted || d.Taints
+				if !d.Allow {
+					res = "EPERM"
+					break
+				}
+			}
+			out = append(out, s+" "+res)
+			continue
+		}
 		open := strings.TrimPrefix(s, "thread:")
 		path, modes, ok := parseOpen(open)
 		if !ok {
@@ -370,4 +404,49 @@ func parseOpen(s string) (string, policy.FSMode, bool) {
 		return rest[:i], policy.FSAppend, true
 	}
 	return "", 0, false
+}
+
+type pathCheck struct {
+	path string
+	mode policy.FSMode
+}
+
+// pathChecks lists the decisions the kernel makes for a driver step on names
+// (create, delete, rename, link, setattr), or false for other steps. The
+// path of a name is its resolved directory plus its last component.
+func pathChecks(step string) ([]pathCheck, bool) {
+	verb, arg, _ := strings.Cut(step, ":")
+	name := func(p string) string {
+		dir, err := filepath.EvalSymlinks(filepath.Dir(p))
+		if err != nil {
+			dir = filepath.Dir(p)
+		}
+		return filepath.Join(dir, filepath.Base(p))
+	}
+	two := func() (string, string) {
+		a, b, _ := strings.Cut(arg, ":")
+		return name(a), name(b)
+	}
+	switch verb {
+	case "mkdir", "mknod":
+		return []pathCheck{{name(arg), policy.FSCreate}}, true
+	case "symlink":
+		_, l := two()
+		return []pathCheck{{l, policy.FSCreate}}, true
+	case "unlink", "rmdir":
+		return []pathCheck{{name(arg), policy.FSDelete}}, true
+	case "rename":
+		o, n := two()
+		return []pathCheck{{o, policy.FSRename}, {n, policy.FSCreate}}, true
+	case "link":
+		o, n := two()
+		return []pathCheck{{o, policy.FSLink}, {n, policy.FSCreate}}, true
+	case "chmod", "truncate":
+		p, err := filepath.EvalSymlinks(arg)
+		if err != nil {
+			p = arg
+		}
+		return []pathCheck{{p, policy.FSSetattr}}, true
+	}
+	return nil, false
 }

@@ -20,7 +20,8 @@ type Options struct {
 
 // Modes the kernel programs of this version check. Rules may grant others
 // (map, create, …); those operations are not yet confined.
-const enforcedFSModes = policy.FSRead | policy.FSWrite | policy.FSAppend | policy.FSExec
+const enforcedFSModes = policy.FSRead | policy.FSWrite | policy.FSAppend | policy.FSExec | policy.FSMap |
+	policy.FSCreate | policy.FSDelete | policy.FSRename | policy.FSLink | policy.FSSetattr
 
 // Plan is the content of every map the kernel programs read, in map order:
 // index i of a slice is key i of the array map of the same name.

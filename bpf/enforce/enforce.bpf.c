@@ -31,6 +31,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define FMODE_EXEC 0x20
 #define __FMODE_EXEC 0x20 /* in f_flags: open_exec() */
 #define O_APPEND 02000
+#define PROT_EXEC 0x4
 
 /* fs modes: the bits of lang/policy.FSMode. */
 #define MODE_READ (1u << 0)
@@ -38,6 +39,12 @@ char LICENSE[] SEC("license") = "GPL";
 #define MODE_APPEND (1u << 2)
 #define MODE_EXEC (1u << 3)
 #define MODE_MAP (1u << 4)
+#define MODE_CREATE (1u << 5)
+#define MODE_DELETE (1u << 6)
+#define MODE_RENAME (1u << 7)
+#define MODE_LINK (1u << 8)
+#define MODE_SETATTR (1u << 9)
+#define RENAME_EXCHANGE 2
 
 #define NONE 0xffffffffu /* no rule, no profile */
 
@@ -46,6 +53,12 @@ enum bb_op {
 	BB_OP_EXEC = 1,
 	BB_OP_OPEN = 2,
 	BB_OP_BPF = 3,
+	BB_OP_MMAP = 4,
+	BB_OP_CREATE = 5,
+	BB_OP_DELETE = 6,
+	BB_OP_RENAME = 7,
+	BB_OP_LINK = 8,
+	BB_OP_SETATTR = 9,
 };
 
 /* Event flags: what was decided and why. */
@@ -221,6 +234,20 @@ struct {
 	__type(key, int);
 	__type(value, struct event);
 } scratch SEC(".maps");
+
+/* Per-thread buffer where the path hooks, which cannot call bpf_d_path(),
+ * build a path backwards from its dentry. Twice PATH_BUF so that the
+ * verifier can bound offset + length with two masks. */
+struct pathbuf {
+	char buf[2 * PATH_BUF];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct pathbuf);
+} pathbufs SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -572,6 +599,282 @@ int BPF_PROG(bpfbox_file_open, struct file *file, int ret)
 	start_event(ev, task, BB_OP_OPEN, st->profile - 1, requested);
 	long len = resolve(ev, (struct path *)&file->f_path);
 	return verdict(decide(task, st, ev, len, NULL));
+}
+
+/* Mapping a file executable needs `map` (shared libraries, the dynamic
+ * loader). The kernel mapping the executable and its interpreter during exec
+ * (files opened by open_exec(), __FMODE_EXEC) is covered by the exec check. */
+SEC("lsm.s/mmap_file")
+int BPF_PROG(bpfbox_mmap_file, struct file *file, unsigned long reqprot, unsigned long prot,
+	     unsigned long flags, int ret)
+{
+	if (ret)
+		return prior(ret);
+	if (!file || !(prot & PROT_EXEC))
+		return 0;
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_state *st = bpf_task_storage_get(&tasks, task, 0, 0);
+	if (!st || !st->profile)
+		return 0;
+	if (BPF_CORE_READ(file, f_flags) & __FMODE_EXEC)
+		return 0;
+	struct event *ev = bpf_task_storage_get(&scratch, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!ev)
+		return -EPERM;
+	start_event(ev, task, BB_OP_MMAP, st->profile - 1, MODE_MAP);
+	long len = resolve(ev, (struct path *)&file->f_path);
+	return verdict(decide(task, st, ev, len, NULL));
+}
+
+/* ---- path hooks: create, delete, rename, link, setattr ----
+ *
+ * The path_* hooks are not sleepable, so bpf_d_path() is not allowed there.
+ * The path is built the way d_path() does: from the dentry up through
+ * d_parent, crossing mount points through mnt_parent/mnt_mountpoint, until
+ * the process's root (or the global root). */
+
+struct pwalk {
+	__u64 dentry;	  /* struct dentry * */
+	__u64 mnt;	  /* struct mount * */
+	__u64 root_dentry; /* the process's root */
+	__u64 root_mnt;	  /* struct vfsmount * */
+	char *buf;	  /* pathbuf value */
+	__u32 pos;	  /* the path is buf[pos .. PATH_BUF) */
+	__u32 done;
+};
+
+static long path_step(__u32 i, struct pwalk *w)
+{
+	struct dentry *d = (struct dentry *)w->dentry;
+	struct mount *m = (struct mount *)w->mnt;
+	struct vfsmount *vm = (struct vfsmount *)((char *)m + bpf_core_field_offset(struct mount, mnt));
+	if (w->dentry == w->root_dentry && (__u64)vm == w->root_mnt) {
+		w->done = 1;
+		return 1;
+	}
+	struct dentry *mnt_root = BPF_CORE_READ(vm, mnt_root);
+	struct dentry *parent = BPF_CORE_READ(d, d_parent);
+	if (d == mnt_root || d == parent) {
+		struct mount *mp = BPF_CORE_READ(m, mnt_parent);
+		if (mp == m || !mp) {
+			w->done = 1; /* the global root */
+			return 1;
+		}
+		w->dentry = (__u64)BPF_CORE_READ(m, mnt_mountpoint);
+		w->mnt = (__u64)mp;
+		return 0;
+	}
+	__u32 n = BPF_CORE_READ(d, d_name.len);
+	const unsigned char *name = BPF_CORE_READ(d, d_name.name);
+	if (n + 1 > w->pos)
+		return 1; /* too long: not done, fail closed */
+	w->pos -= n;
+	__u32 off = w->pos;
+	barrier_var(off);
+	off &= PATH_BUF - 1;
+	__u32 len = n;
+	barrier_var(len);
+	len &= PATH_BUF - 1;
+	if (bpf_probe_read_kernel(w->buf + off, len, name))
+		return 1;
+	w->pos -= 1;
+	off = w->pos;
+	barrier_var(off);
+	off &= PATH_BUF - 1;
+	w->buf[off] = '/';
+	w->dentry = (__u64)parent;
+	return 0;
+}
+
+/* build_path puts the path of (mnt, dentry) into ev->path and returns its
+ * length, or -1. */
+static __always_inline long build_path(struct task_struct *task, struct event *ev, struct vfsmount *vfsmnt,
+				       struct dentry *dentry)
+{
+	struct pathbuf *pb = bpf_task_storage_get(&pathbufs, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	ev->path_len = 0;
+	if (!pb)
+		return -1;
+	struct pwalk w = {
+		.dentry = (__u64)dentry,
+		.mnt = (__u64)((char *)vfsmnt - bpf_core_field_offset(struct mount, mnt)),
+		.root_dentry = (__u64)BPF_CORE_READ(task, fs, root.dentry),
+		.root_mnt = (__u64)BPF_CORE_READ(task, fs, root.mnt),
+		.buf = pb->buf,
+		.pos = PATH_BUF,
+	};
+	bpf_loop(PATH_BUF / 2, path_step, &w, 0);
+	if (!w.done)
+		return -1;
+	if (w.pos == PATH_BUF) {
+		w.pos = PATH_BUF - 1;
+		pb->buf[PATH_BUF - 1] = '/';
+	}
+	__u32 len = PATH_BUF - w.pos;
+	__u32 off = w.pos;
+	barrier_var(off);
+	off &= PATH_BUF - 1;
+	barrier_var(len);
+	len &= PATH_BUF - 1;
+	if (bpf_probe_read_kernel(ev->path, len, pb->buf + off))
+		return -1;
+	ev->path_len = len;
+	return len;
+}
+
+/* check_path decides op (one fs mode) on (mnt, dentry) for a confined task. */
+static __always_inline int check_path(struct task_struct *task, struct task_state *st, __u32 op, __u32 mode,
+				      struct vfsmount *mnt, struct dentry *dentry)
+{
+	struct event *ev = bpf_task_storage_get(&scratch, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!ev)
+		return 1;
+	start_event(ev, task, op, st->profile - 1, mode);
+	long len = build_path(task, ev, mnt, dentry);
+	return decide(task, st, ev, len, NULL);
+}
+
+static __always_inline struct task_state *confined(struct task_struct *task)
+{
+	struct task_state *st = bpf_task_storage_get(&tasks, task, 0, 0);
+	if (!st || !st->profile)
+		return NULL;
+	return st;
+}
+
+SEC("lsm/path_mknod")
+int BPF_PROG(bpfbox_path_mknod, const struct path *dir, struct dentry *dentry, umode_t mode, unsigned int dev,
+	     int ret)
+{
+	if (ret)
+		return prior(ret);
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_state *st = confined(task);
+	if (!st)
+		return 0;
+	return verdict(check_path(task, st, BB_OP_CREATE, MODE_CREATE, BPF_CORE_READ(dir, mnt), dentry));
+}
+
+SEC("lsm/path_mkdir")
+int BPF_PROG(bpfbox_path_mkdir, const struct path *dir, struct dentry *dentry, umode_t mode, int ret)
+{
+	if (ret)
+		return prior(ret);
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_state *st = confined(task);
+	if (!st)
+		return 0;
+	return verdict(check_path(task, st, BB_OP_CREATE, MODE_CREATE, BPF_CORE_READ(dir, mnt), dentry));
+}
+
+SEC("lsm/path_symlink")
+int BPF_PROG(bpfbox_path_symlink, const struct path *dir, struct dentry *dentry, const char *old_name, int ret)
+{
+	if (ret)
+		return prior(ret);
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_state *st = confined(task);
+	if (!st)
+		return 0;
+	return verdict(check_path(task, st, BB_OP_CREATE, MODE_CREATE, BPF_CORE_READ(dir, mnt), dentry));
+}
+
+SEC("lsm/path_unlink")
+int BPF_PROG(bpfbox_path_unlink, const struct path *dir, struct dentry *dentry, int ret)
+{
+	if (ret)
+		return prior(ret);
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_state *st = confined(task);
+	if (!st)
+		return 0;
+	return verdict(check_path(task, st, BB_OP_DELETE, MODE_DELETE, BPF_CORE_READ(dir, mnt), dentry));
+}
+
+SEC("lsm/path_rmdir")
+int BPF_PROG(bpfbox_path_rmdir, const struct path *dir, struct dentry *dentry, int ret)
+{
+	if (ret)
+		return prior(ret);
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_state *st = confined(task);
+	if (!st)
+		return 0;
+	return verdict(check_path(task, st, BB_OP_DELETE, MODE_DELETE, BPF_CORE_READ(dir, mnt), dentry));
+}
+
+/* A hard link needs `link` on the file and `create` on the new name. */
+SEC("lsm/path_link")
+int BPF_PROG(bpfbox_path_link, struct dentry *old_dentry, const struct path *new_dir, struct dentry *new_dentry,
+	     int ret)
+{
+	if (ret)
+		return prior(ret);
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_state *st = confined(task);
+	if (!st)
+		return 0;
+	struct vfsmount *mnt = BPF_CORE_READ(new_dir, mnt); /* links stay within one mount */
+	int refuse = check_path(task, st, BB_OP_LINK, MODE_LINK, mnt, old_dentry);
+	refuse |= check_path(task, st, BB_OP_CREATE, MODE_CREATE, mnt, new_dentry);
+	return verdict(refuse);
+}
+
+/* A rename needs `rename` on the old path and `create` on the new one; an
+ * exchange needs both on both. */
+SEC("lsm/path_rename")
+int BPF_PROG(bpfbox_path_rename, const struct path *old_dir, struct dentry *old_dentry, const struct path *new_dir,
+	     struct dentry *new_dentry, unsigned int flags, int ret)
+{
+	if (ret)
+		return prior(ret);
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_state *st = confined(task);
+	if (!st)
+		return 0;
+	struct vfsmount *omnt = BPF_CORE_READ(old_dir, mnt);
+	struct vfsmount *nmnt = BPF_CORE_READ(new_dir, mnt);
+	int refuse = check_path(task, st, BB_OP_RENAME, MODE_RENAME, omnt, old_dentry);
+	refuse |= check_path(task, st, BB_OP_CREATE, MODE_CREATE, nmnt, new_dentry);
+	if (flags & RENAME_EXCHANGE) {
+		refuse |= check_path(task, st, BB_OP_RENAME, MODE_RENAME, nmnt, new_dentry);
+		refuse |= check_path(task, st, BB_OP_CREATE, MODE_CREATE, omnt, old_dentry);
+	}
+	return verdict(refuse);
+}
+
+static __always_inline int setattr(const struct path *path)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_state *st = confined(task);
+	if (!st)
+		return 0;
+	return verdict(check_path(task, st, BB_OP_SETATTR, MODE_SETATTR, BPF_CORE_READ(path, mnt),
+				  BPF_CORE_READ(path, dentry)));
+}
+
+SEC("lsm/path_chmod")
+int BPF_PROG(bpfbox_path_chmod, const struct path *path, umode_t mode, int ret)
+{
+	if (ret)
+		return prior(ret);
+	return setattr(path);
+}
+
+SEC("lsm/path_chown")
+int BPF_PROG(bpfbox_path_chown, const struct path *path, unsigned int uid, unsigned int gid, int ret)
+{
+	if (ret)
+		return prior(ret);
+	return setattr(path);
+}
+
+SEC("lsm/path_truncate")
+int BPF_PROG(bpfbox_path_truncate, const struct path *path, int ret)
+{
+	if (ret)
+		return prior(ret);
+	return setattr(path);
 }
 
 /* attach_profile returns the profile index + 1 that the exec-attachment DFA

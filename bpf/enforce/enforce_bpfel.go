@@ -22,9 +22,15 @@ type EnforceAccept struct {
 type EnforceBbOp uint32
 
 const (
-	EnforceBbOpBB_OP_EXEC EnforceBbOp = 1
-	EnforceBbOpBB_OP_OPEN EnforceBbOp = 2
-	EnforceBbOpBB_OP_BPF  EnforceBbOp = 3
+	EnforceBbOpBB_OP_EXEC    EnforceBbOp = 1
+	EnforceBbOpBB_OP_OPEN    EnforceBbOp = 2
+	EnforceBbOpBB_OP_BPF     EnforceBbOp = 3
+	EnforceBbOpBB_OP_MMAP    EnforceBbOp = 4
+	EnforceBbOpBB_OP_CREATE  EnforceBbOp = 5
+	EnforceBbOpBB_OP_DELETE  EnforceBbOp = 6
+	EnforceBbOpBB_OP_RENAME  EnforceBbOp = 7
+	EnforceBbOpBB_OP_LINK    EnforceBbOp = 8
+	EnforceBbOpBB_OP_SETATTR EnforceBbOp = 9
 )
 
 type EnforceByteClasses struct {
@@ -93,6 +99,11 @@ const (
 	EnforceEventFlagEV_PATH_ERROR EnforceEventFlag = 256
 )
 
+type EnforcePathbuf struct {
+	_   structs.HostLayout
+	Buf [8192]int8
+}
+
 type EnforceProcKey struct {
 	_         structs.HostLayout
 	Tgid      uint32
@@ -126,6 +137,7 @@ const (
 	EnforceMapDfas                 = "dfas"
 	EnforceMapEntries              = "entries"
 	EnforceMapEvents               = "events"
+	EnforceMapPathbufs             = "pathbufs"
 	EnforceMapProfiles             = "profiles"
 	EnforceMapScratch              = "scratch"
 	EnforceMapTaints               = "taints"
@@ -137,6 +149,17 @@ const (
 	EnforceProgBpfboxExit          = "bpfbox_exit"
 	EnforceProgBpfboxFileOpen      = "bpfbox_file_open"
 	EnforceProgBpfboxFork          = "bpfbox_fork"
+	EnforceProgBpfboxMmapFile      = "bpfbox_mmap_file"
+	EnforceProgBpfboxPathChmod     = "bpfbox_path_chmod"
+	EnforceProgBpfboxPathChown     = "bpfbox_path_chown"
+	EnforceProgBpfboxPathLink      = "bpfbox_path_link"
+	EnforceProgBpfboxPathMkdir     = "bpfbox_path_mkdir"
+	EnforceProgBpfboxPathMknod     = "bpfbox_path_mknod"
+	EnforceProgBpfboxPathRename    = "bpfbox_path_rename"
+	EnforceProgBpfboxPathRmdir     = "bpfbox_path_rmdir"
+	EnforceProgBpfboxPathSymlink   = "bpfbox_path_symlink"
+	EnforceProgBpfboxPathTruncate  = "bpfbox_path_truncate"
+	EnforceProgBpfboxPathUnlink    = "bpfbox_path_unlink"
 	EnforceVarUnusedEvent          = "unused_event"
 	EnforceVarUnusedEventFlag      = "unused_event_flag"
 	EnforceVarUnusedOp             = "unused_op"
@@ -190,6 +213,17 @@ type EnforceProgramSpecs struct {
 	BpfboxExit          *ebpf.ProgramSpec `ebpf:"bpfbox_exit"`
 	BpfboxFileOpen      *ebpf.ProgramSpec `ebpf:"bpfbox_file_open"`
 	BpfboxFork          *ebpf.ProgramSpec `ebpf:"bpfbox_fork"`
+	BpfboxMmapFile      *ebpf.ProgramSpec `ebpf:"bpfbox_mmap_file"`
+	BpfboxPathChmod     *ebpf.ProgramSpec `ebpf:"bpfbox_path_chmod"`
+	BpfboxPathChown     *ebpf.ProgramSpec `ebpf:"bpfbox_path_chown"`
+	BpfboxPathLink      *ebpf.ProgramSpec `ebpf:"bpfbox_path_link"`
+	BpfboxPathMkdir     *ebpf.ProgramSpec `ebpf:"bpfbox_path_mkdir"`
+	BpfboxPathMknod     *ebpf.ProgramSpec `ebpf:"bpfbox_path_mknod"`
+	BpfboxPathRename    *ebpf.ProgramSpec `ebpf:"bpfbox_path_rename"`
+	BpfboxPathRmdir     *ebpf.ProgramSpec `ebpf:"bpfbox_path_rmdir"`
+	BpfboxPathSymlink   *ebpf.ProgramSpec `ebpf:"bpfbox_path_symlink"`
+	BpfboxPathTruncate  *ebpf.ProgramSpec `ebpf:"bpfbox_path_truncate"`
+	BpfboxPathUnlink    *ebpf.ProgramSpec `ebpf:"bpfbox_path_unlink"`
 }
 
 // EnforceMapSpecs contains maps before they are loaded into the kernel.
@@ -203,6 +237,7 @@ type EnforceMapSpecs struct {
 	Dfas     *ebpf.MapSpec `ebpf:"dfas"`
 	Entries  *ebpf.MapSpec `ebpf:"entries"`
 	Events   *ebpf.MapSpec `ebpf:"events"`
+	Pathbufs *ebpf.MapSpec `ebpf:"pathbufs"`
 	Profiles *ebpf.MapSpec `ebpf:"profiles"`
 	Scratch  *ebpf.MapSpec `ebpf:"scratch"`
 	Taints   *ebpf.MapSpec `ebpf:"taints"`
@@ -246,6 +281,7 @@ type EnforceMaps struct {
 	Dfas     *ebpf.Map `ebpf:"dfas"`
 	Entries  *ebpf.Map `ebpf:"entries"`
 	Events   *ebpf.Map `ebpf:"events"`
+	Pathbufs *ebpf.Map `ebpf:"pathbufs"`
 	Profiles *ebpf.Map `ebpf:"profiles"`
 	Scratch  *ebpf.Map `ebpf:"scratch"`
 	Taints   *ebpf.Map `ebpf:"taints"`
@@ -262,6 +298,7 @@ func (m *EnforceMaps) Close() error {
 		m.Dfas,
 		m.Entries,
 		m.Events,
+		m.Pathbufs,
 		m.Profiles,
 		m.Scratch,
 		m.Taints,
@@ -289,6 +326,17 @@ type EnforcePrograms struct {
 	BpfboxExit          *ebpf.Program `ebpf:"bpfbox_exit"`
 	BpfboxFileOpen      *ebpf.Program `ebpf:"bpfbox_file_open"`
 	BpfboxFork          *ebpf.Program `ebpf:"bpfbox_fork"`
+	BpfboxMmapFile      *ebpf.Program `ebpf:"bpfbox_mmap_file"`
+	BpfboxPathChmod     *ebpf.Program `ebpf:"bpfbox_path_chmod"`
+	BpfboxPathChown     *ebpf.Program `ebpf:"bpfbox_path_chown"`
+	BpfboxPathLink      *ebpf.Program `ebpf:"bpfbox_path_link"`
+	BpfboxPathMkdir     *ebpf.Program `ebpf:"bpfbox_path_mkdir"`
+	BpfboxPathMknod     *ebpf.Program `ebpf:"bpfbox_path_mknod"`
+	BpfboxPathRename    *ebpf.Program `ebpf:"bpfbox_path_rename"`
+	BpfboxPathRmdir     *ebpf.Program `ebpf:"bpfbox_path_rmdir"`
+	BpfboxPathSymlink   *ebpf.Program `ebpf:"bpfbox_path_symlink"`
+	BpfboxPathTruncate  *ebpf.Program `ebpf:"bpfbox_path_truncate"`
+	BpfboxPathUnlink    *ebpf.Program `ebpf:"bpfbox_path_unlink"`
 }
 
 func (p *EnforcePrograms) Close() error {
@@ -299,6 +347,17 @@ func (p *EnforcePrograms) Close() error {
 		p.BpfboxExit,
 		p.BpfboxFileOpen,
 		p.BpfboxFork,
+		p.BpfboxMmapFile,
+		p.BpfboxPathChmod,
+		p.BpfboxPathChown,
+		p.BpfboxPathLink,
+		p.BpfboxPathMkdir,
+		p.BpfboxPathMknod,
+		p.BpfboxPathRename,
+		p.BpfboxPathRmdir,
+		p.BpfboxPathSymlink,
+		p.BpfboxPathTruncate,
+		p.BpfboxPathUnlink,
 	)
 }
 

@@ -13,12 +13,17 @@
 //   bpf              call bpf(BPF_MAP_CREATE) and report the result
 //   write:PATH:TEXT  create/truncate PATH and write TEXT (unconfined setup)
 //   mkdir:PATH       make directory PATH (mode 0755)
+//   mmapx:PATH       open PATH read-only and map it PROT_READ|PROT_EXEC
+//   mknod:PATH       make an empty regular file (mknod S_IFREG 0644)
+//   unlink:PATH, rmdir:PATH, chmod:PATH (0600), truncate:PATH (to 0)
+//   rename:OLD:NEW, link:OLD:NEW
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -119,6 +124,38 @@ static int step(const char *s)
 		int err = write(fd, text, strlen(text)) < 0 ? errno : 0;
 		close(fd);
 		return err;
+	}
+	if (!strncmp(s, "mmapx:", 6)) {
+		int fd = open(s + 6, O_RDONLY);
+		if (fd < 0)
+			return errno;
+		void *p = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0);
+		int err = p == MAP_FAILED ? errno : 0;
+		if (p != MAP_FAILED)
+			munmap(p, 4096);
+		close(fd);
+		return err;
+	}
+	if (!strncmp(s, "mknod:", 6))
+		return mknod(s + 6, S_IFREG | 0644, 0) ? errno : 0;
+	if (!strncmp(s, "unlink:", 7))
+		return unlink(s + 7) ? errno : 0;
+	if (!strncmp(s, "rmdir:", 6))
+		return rmdir(s + 6) ? errno : 0;
+	if (!strncmp(s, "chmod:", 6))
+		return chmod(s + 6, 0600) ? errno : 0;
+	if (!strncmp(s, "truncate:", 9))
+		return truncate(s + 9, 0) ? errno : 0;
+	if (!strncmp(s, "rename:", 7) || !strncmp(s, "link:", 5)) {
+		char buf[4096];
+		int is_rename = s[0] == 'r';
+		snprintf(buf, sizeof buf, "%s", s + (is_rename ? 7 : 5));
+		char *to = strchr(buf, ':');
+		if (!to)
+			return EINVAL;
+		*to++ = 0;
+		int r = is_rename ? rename(buf, to) : link(buf, to);
+		return r ? errno : 0;
 	}
 	if (!strncmp(s, "mkdir:", 6))
 		return mkdir(s + 6, 0755) ? errno : 0;
