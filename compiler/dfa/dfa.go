@@ -23,6 +23,19 @@
 //     canonical function of the globs' languages (and their order): the same
 //     globs always give an identical DFA.
 //
+// # Size
+//
+// Typical profiles are small: 1,000 typical globs (half literal paths, half
+// globs such as /usr/lib/**.so*, /etc/*.conf, /home/*/.config/app/**) give
+// about 11,600 states and 49 classes; a 10,000-rule profile of literal paths
+// and 3% globs about 95,000 states. Because a state must know the exact SET
+// of globs that match, globs that stay matched once they match and can start
+// anywhere multiply: n globs like /**/name/** need about 2^n states (14 such
+// globs: 7,500 states; 18: 26,000; 40: past the limits). Compile reports
+// that with an error wrapping ErrLimit rather than building it; a caller
+// that only needs a reduced accept value (say, a union of permissions) would
+// need fewer states than the sets.
+//
 // # Kernel view
 //
 // The kernel walks the table with bpf_loop: s = Trans[s*NumClasses +

@@ -489,3 +489,19 @@ func BenchmarkMatch(b *testing.B) {
 		d.Match(paths[i%len(paths)])
 	}
 }
+
+func TestStats(t *testing.T) {
+	d, err := Compile(mustParseAll([]string{"/ab", "/a*"}), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// States: start, "/", "/a" (accepts 1), "/ab" (accepts 0 and 1), "/a" then
+	// other bytes (accepts 1), Dead. Classes: '/', 'a', 'b', the rest.
+	want := Stats{States: 6, Classes: 4, AcceptStates: 3, AcceptSets: 2, CellBytes: 2, TableBytes: 6*4*2 + 256}
+	if diff := cmp.Diff(want, d.Stats()); diff != "" {
+		t.Errorf("Stats (-want +got):\n%s", diff)
+	}
+	if d.Classes['/'] == d.Classes['a'] || d.Classes['c'] != d.Classes[0xff] {
+		t.Errorf("classes: %v", d.Classes)
+	}
+}
