@@ -112,7 +112,9 @@ else
 	step "privileged tests in qemu on kernels $kernels"
 	t0=$(date +%s)
 	go build -o "$tmp/vmtest" ./internal/vmtest/cmd/vmtest
-	"$tmp/vmtest" --kernel "$kernels" --counts "$tmp/vm.counts"
+	parallel=()
+	if (($(nproc) >= 2)); then parallel=(--parallel); fi # one TCG core per kernel
+	"$tmp/vmtest" --kernel "$kernels" "${parallel[@]}" --counts "$tmp/vm.counts"
 	add_counts "VM tests" "$tmp/vm.counts" $?
 	summary[-1]+=" on $kernels ($(elapsed "$t0"))"
 fi

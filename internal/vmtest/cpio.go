@@ -46,6 +46,15 @@ func NewInitramfs() *Initramfs {
 
 func clean(p string) string { return strings.TrimPrefix(path.Clean("/"+p), "/") }
 
+// Clone returns a copy that can be extended without changing r.
+func (r *Initramfs) Clone() *Initramfs {
+	c := &Initramfs{entries: make(map[string]entry, len(r.entries))}
+	for k, v := range r.entries {
+		c.entries[k] = v
+	}
+	return c
+}
+
 // Dir adds a directory and its parents.
 func (r *Initramfs) Dir(p string) {
 	p = clean(p)

@@ -84,7 +84,8 @@ ip link set lo up 2>/dev/null
 export HOME=/root TMPDIR=/tmp
 `
 
-// image completes the initramfs with /init and the script.
+// image returns the initramfs completed with /init and the script (Image
+// itself is not changed: guests may share it and boot concurrently).
 func (g *Guest) image() *Initramfs {
 	var env strings.Builder
 	keys := make([]string, 0, len(g.Env))
@@ -104,9 +105,10 @@ echo
 echo "BPFBOX-VM-EXIT ` + g.Nonce + ` $status"
 poweroff -f
 `
-	g.Image.File("init", []byte(init), 0o755)
-	g.Image.File(guestScript, []byte(g.Script), 0o644)
-	return g.Image
+	img := g.Image.Clone()
+	img.File("init", []byte(init), 0o755)
+	img.File(guestScript, []byte(g.Script), 0o644)
+	return img
 }
 
 // ErrTimeout is returned when the guest did not finish in time.

@@ -3,22 +3,25 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/bpfbox/bpfbox/internal/vmtest"
 )
 
-const usage = `usage: go run ./internal/vmtest/cmd/vmtest [--kernel 6.1,6.12] [--run REGEX] [--timeout D] [PKG...] [-- TESTFLAGS...]
+const usage = `usage: go run ./internal/vmtest/cmd/vmtest [--kernel 6.1,6.12] [--parallel] [--run REGEX] [--timeout D] [PKG...] [-- TESTFLAGS...]
 
 Runs the privileged tests (test packages importing internal/privileged) as
 root in qemu: finds the packages among PKG (default ./...), compiles their tests
@@ -46,6 +49,7 @@ func vmtestMain(args []string) int {
 	kernels := fl.String("kernel", strings.Join(vmtest.KernelNames(), ","), "comma-separated kernels to boot")
 	runRE := fl.String("run", "", "run only tests matching `REGEX` (-test.run)")
 	timeout := fl.Duration("timeout", 20*time.Minute, "kill a kernel's VM if its tests have not finished after this long")
+	parallel := fl.Bool("parallel", false, "boot the kernels at the same time (one core each); consoles are printed per kernel when it finishes")
 	counts := fl.String("counts", "", "also write \"PASSED FAILED SKIPPED\" to `FILE` (for scripts)")
 	if err := fl.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -102,31 +106,64 @@ func vmtestMain(args []string) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	var reports []*vmtest.TestReport
-	var summary []string
-	for _, fk := range setup.Kernels {
-		report := &vmtest.TestReport{Kernel: fk.Name, Nonce: vmtest.NewNonce(), Console: os.Stdout}
+	// One boot per kernel. In parallel, each kernel's console is held back
+	// and printed whole when that kernel finishes.
+	type outcome struct {
+		report  *vmtest.TestReport
+		summary string
+	}
+	outcomes := make([]outcome, len(setup.Kernels))
+	boot := func(i int, console io.Writer) {
+		fk := setup.Kernels[i]
+		report := &vmtest.TestReport{Kernel: fk.Name, Nonce: vmtest.NewNonce(), Console: console}
 		guest := &vmtest.Guest{
 			Kernel:  fk,
 			Image:   img,
 			Script:  script,
 			Env:     vmtest.GuestEnv(fk),
 			Timeout: *timeout,
-			Console: os.Stdout,
+			Console: console,
 			Line:    report.Line,
 			Nonce:   report.Nonce,
 		}
 		logf("booting %s (%s)…", fk.Name, fk.Package)
 		res, err := guest.Run(ctx)
 		report.Finish(pkgs, err)
-		reports = append(reports, report)
 		line := fmt.Sprintf("%s (%s): %d passed, %d failed, %d skipped", fk.Name, fk.Package, report.Passed, report.Failed, report.Skipped)
 		if err == nil {
 			line += fmt.Sprintf("; boot to result %.1fs", res.BootToResult.Seconds())
 		}
-		summary = append(summary, line)
-		if ctx.Err() != nil {
-			break
+		outcomes[i] = outcome{report, line}
+	}
+	if *parallel && len(setup.Kernels) > 1 {
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for i, fk := range setup.Kernels {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var buf bytes.Buffer
+				boot(i, &buf)
+				mu.Lock()
+				defer mu.Unlock()
+				fmt.Printf("=== kernel %s (%s)\n", fk.Name, fk.Package)
+				os.Stdout.Write(buf.Bytes())
+			}()
+		}
+		wg.Wait()
+	} else {
+		for i := range setup.Kernels {
+			if ctx.Err() == nil {
+				boot(i, os.Stdout)
+			}
+		}
+	}
+	var reports []*vmtest.TestReport
+	var summary []string
+	for _, o := range outcomes {
+		if o.report != nil {
+			reports = append(reports, o.report)
+			summary = append(summary, o.summary)
 		}
 	}
 
