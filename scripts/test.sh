@@ -63,7 +63,7 @@ record() { # record NAME OK|FAIL DETAIL
 add_counts() { # add_counts NAME FILE STATUS
 	local p=0 f=0 s=0
 	if [[ -s $2 ]]; then read -r p f s <"$2"; fi
-	if [[ ! -s $2 && $3 -ne 0 ]]; then f=1; fi # the runner itself failed
+	if (($3 != 0 && f == 0)); then f=1; fi # the runner failed without counting it
 	((passed += p, failed += f))
 	local status=ok
 	if ((f > 0 || $3 != 0)); then status=FAIL; fi
@@ -73,7 +73,8 @@ elapsed() { local t=$(($(date +%s) - $1)); printf '%dm%02ds' $((t / 60)) $((t % 
 
 step "gofmt"
 t0=$(date +%s)
-unformatted=$(gofmt -l $(git ls-files --cached --others --exclude-standard '*.go'))
+mapfile -t gofiles < <(git ls-files --cached --others --exclude-standard '*.go' | while read -r f; do [[ -f $f ]] && echo "$f"; done)
+unformatted=$(gofmt -l "${gofiles[@]}")
 if [[ -z $unformatted ]]; then record gofmt ok "$(elapsed "$t0")"; else
 	echo "$unformatted"
 	record gofmt FAIL "not gofmt-ed: $(echo $unformatted)"
