@@ -47,9 +47,35 @@ var (
 	entryParser = participle.MustBuild[syntax.Entry](participle.Lexer(bbxLexer{}))
 )
 
-// Grammar returns the EBNF of the .bbx grammar, as participle derives it
-// from the parser's structs (grammar/bbx.ebnf is this text).
-func Grammar() string { return fileParser.String() }
+//go:generate go run ./internal/gengrammar ../../grammar/bbx.ebnf
+
+// Grammar returns the text of grammar/bbx.ebnf: the productions as
+// participle derives them from the parser's structs, after a comment that
+// describes the tokens.
+func Grammar() string { return grammarHeader + fileParser.String() + "\n" }
+
+const grammarHeader = `(* The grammar of .bbx policy files, version 1.
+
+   Generated from lang/parser/internal/syntax by "go generate ./lang/parser";
+   do not edit. lang/parser's tests fail when this file is stale.
+
+   Tokens (lang/parser/lexer.go):
+     <ident>   [a-z_][a-z0-9_]*   (a name with upper-case letters is an error)
+     <string>  '"' { character | escape } '"' on one line, where an escape is
+               \\ \" \n \t or \xHH, and a character is any UTF-8 character
+               except '"', '\', a newline and control characters other than tab
+     "include" a keyword only before a <string> or "<"; elsewhere a name
+     punctuation  #![  #[  ]  (  )  {  }  ,  |  <  >
+   Comments: // to the end of the line, and /* ... */ (not nested).
+   White space: space, tab, carriage return, newline. A UTF-8 byte order mark
+   at the start of a file is ignored.
+
+   Limits: a file of at most 4 MiB, blocks nested at most 64 deep.
+
+   Accepted here but reported by the checker: attributes (#![...]) after the
+   first item, an empty or wrongly counted argument list, unknown names. *)
+
+`
 
 var bom = []byte("\xef\xbb\xbf")
 
