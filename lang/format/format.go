@@ -34,7 +34,7 @@ func Source(name string, src []byte) ([]byte, diag.List) {
 	}
 	out, err := Format(f)
 	if err != nil {
-		l.Add(diag.Error, "P000", f.Span, err.Error(), "")
+		l.Add(diag.Error, parser.CodeInternal, f.Span, err.Error(), "please report this as a bug")
 		return nil, l
 	}
 	return out, l

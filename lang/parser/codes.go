@@ -18,4 +18,5 @@ const (
 	CodeTooDeep           = "P023" // blocks nested deeper than MaxDepth
 	CodeDanglingDirective = "P024" // #[...] directives followed by no rule, block or include
 	CodeTooManyErrors     = "P025" // error limit reached; the rest of the file is not reported
+	CodeInternal          = "P099" // a tree the formatter cannot print: a bug in bpfbox, never the user's fault
 )
