@@ -60,7 +60,7 @@ type DFA struct {
 	Start      uint32
 	Trans      []uint32  // NumStates*NumClasses; Trans[s*NumClasses+c] = next state
 	Dead       uint32    // the sink: no accept is reachable from it
-	Accept     [][]int32 // per state: sorted indices of the globs that match when the path ends here (nil: none)
+	Accept     [][]int32 // per state: sorted indices of the globs that match when the path ends here (nil: none); states share slices, do not modify
 }
 
 // Limits bound the size of a compiled DFA. Compile fails with an error, never
@@ -106,11 +106,45 @@ func (l Limits) withDefaults() Limits {
 // Compile builds the minimal DFA that matches the globs; Accept sets hold
 // indices into globs. Compile is deterministic.
 func Compile(globs []*glob.Glob, lim Limits) (*DFA, error) {
+	return compile(globs, nil, lim)
+}
+
+// Join folds the accept values of two globs that match the same path into
+// one. It must be associative, commutative and idempotent (a semilattice
+// join, such as OR of permission bits, or min of rule priorities), so that
+// the value of a path does not depend on the order in which globs are found.
+type Join func(a, b int32) int32
+
+// CompileJoin builds the minimal DFA whose accepting states hold, instead of
+// the set of matching globs, the join of their values: Accept[s] is nil or
+// the one-element slice {join of values[i] over the globs i that match}.
+//
+// Because states need only know the joined value, many fewer may be needed
+// than with Compile: the construction drops the states of globs that can no
+// longer change the value (when a glob ending in "**" has matched, a glob
+// whose value it absorbs is irrelevant for every longer path), which keeps
+// globs like /**/name/** from multiplying the states.
+func CompileJoin(globs []*glob.Glob, values []int32, join Join, lim Limits) (*DFA, error) {
+	if len(values) != len(globs) {
+		return nil, fmt.Errorf("compile globs: %d values for %d globs", len(values), len(globs))
+	}
+	if join == nil {
+		return nil, errors.New("compile globs: nil join")
+	}
+	return compile(globs, &joinMode{values: values, join: join}, lim)
+}
+
+type joinMode struct {
+	values []int32
+	join   Join
+}
+
+func compile(globs []*glob.Glob, jm *joinMode, lim Limits) (*DFA, error) {
 	lim = lim.withDefaults()
 	if len(globs) > 1<<31-1 {
 		return nil, fmt.Errorf("compile globs: too many globs (%d)", len(globs))
 	}
-	var n nfa
+	n := nfa{cur: -1}
 	for i, g := range globs {
 		if g == nil {
 			return nil, fmt.Errorf("compile globs: glob %d is nil", i)
@@ -118,11 +152,11 @@ func Compile(globs []*glob.Glob, lim Limits) (*DFA, error) {
 		n.addGlob(g, int32(i))
 	}
 	classes, numClasses := byteClasses(&n)
-	sub, err := subsetConstruct(&n, classes, numClasses, lim.MaxBuildStates)
+	sub, err := subsetConstruct(&n, classes, numClasses, lim.MaxBuildStates, jm)
 	if err != nil {
 		return nil, err
 	}
-	d := minimize(sub)
+	d := minimize(premerge(sub))
 	d = canonicalize(d)
 	if d.NumStates > lim.MaxStates {
 		return nil, fmt.Errorf("compile globs: minimal DFA has %d states, more than Limits.MaxStates %d: %w", d.NumStates, lim.MaxStates, ErrLimit)

@@ -409,6 +409,79 @@ func checkAgainstReference(t *testing.T, data []byte) {
 			t.Fatalf("globs %q: DFA.Match(%q) = %v, reference %v", gs, p, got, want)
 		}
 	}
+
+	// Join mode, with two joins: OR of bits and min.
+	values := make([]int32, len(gs))
+	for i := range values {
+		values[i] = 1 << src.intn(4)
+	}
+	for _, join := range []Join{func(a, b int32) int32 { return a | b }, func(a, b int32) int32 { return min(a, b) }} {
+		dj, err := CompileJoin(gs, values, join, Limits{MaxStates: 2000, MaxBuildStates: 4000})
+		if err != nil {
+			if errors.Is(err, ErrLimit) {
+				continue
+			}
+			t.Fatalf("CompileJoin(%v): %v", gs, err)
+		}
+		checkMinimal(t, dj)
+		for _, p := range paths {
+			var want []int32
+			for i, g := range gs {
+				if g.Match(p) {
+					if want == nil {
+						want = []int32{values[i]}
+					} else {
+						want[0] = join(want[0], values[i])
+					}
+				}
+			}
+			if got := dj.Match(p); !slices.Equal(got, want) {
+				t.Fatalf("globs %q values %v: join DFA.Match(%q) = %v, want %v", gs, values, p, got, want)
+			}
+		}
+	}
+}
+
+// TestJoinContainsBlowUp: globs that stay matched multiply the states of
+// accept sets (2^n), but not of joined values.
+func TestJoinContainsBlowUp(t *testing.T) {
+	var pats []string
+	var values []int32
+	for i := range 40 {
+		pats = append(pats, fmt.Sprintf("/**/%s%d/**", words[i%len(words)], i))
+		values = append(values, 1<<(i%4))
+	}
+	gs := mustParseAll(pats)
+	if _, err := Compile(gs, Limits{MaxStates: 20000}); !errors.Is(err, ErrLimit) {
+		t.Fatalf("accept sets of 40 /**/x/** globs: err = %v, want a limit error", err)
+	}
+	or := func(a, b int32) int32 { return a | b }
+	d, err := CompileJoin(gs, values, or, Limits{MaxStates: 20000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("40 /**/x/** globs, OR of 4 bits: %v", d.Stats())
+	for path, want := range map[string][]int32{
+		"/a/app0/x":          {1},
+		"/a/app0/x/bin1/y":   {3},
+		"/bin1/app0/":        {3},
+		"/a/b":               nil,
+		"/cache2/config3/z/": {12},
+	} {
+		if got := d.Match(path); !slices.Equal(got, want) {
+			t.Errorf("Match(%q) = %v, want %v", path, got, want)
+		}
+	}
+}
+
+func TestCompileJoinErrors(t *testing.T) {
+	gs := mustParseAll([]string{"/a"})
+	if _, err := CompileJoin(gs, nil, func(a, b int32) int32 { return a }, Limits{}); err == nil {
+		t.Error("no error for missing values")
+	}
+	if _, err := CompileJoin(gs, []int32{1}, nil, Limits{}); err == nil {
+		t.Error("no error for nil join")
+	}
 }
 
 func FuzzDFA(f *testing.F) {
@@ -446,6 +519,68 @@ func TestTypicalStats(t *testing.T) {
 			}
 		}
 	}
+}
+
+// denyGlobs are globs that a hardened profile adds everywhere: they stay
+// matched once they match, which multiplies accept sets.
+var denyGlobs = []string{"/**/.ssh/**", "/**/.git/**", "/**/*.pem", "/**/.gnupg/**", "/**/id_rsa*", "/**/.aws/**", "/**/*.key", "/**/.netrc"}
+
+// permissionValues gives each rule a permission bit mask (the kind of value a
+// policy compiler joins with OR): allow rules r, rw, rx or rwx; deny globs
+// set bit 8.
+func permissionValues(r *rand.Rand, pats []string) []int32 {
+	vals := make([]int32, len(pats))
+	for i, p := range pats {
+		vals[i] = []int32{1, 3, 5, 7}[r.IntN(4)]
+		if slices.Contains(denyGlobs, p) {
+			vals[i] = 1 << 8
+		}
+	}
+	return vals
+}
+
+func TestJoinStats(t *testing.T) {
+	or := func(a, b int32) int32 { return a | b }
+	pats := append(policyGlobs(rand.New(rand.NewPCG(2, 2)), 10000), denyGlobs...)
+	gs := mustParseAll(pats)
+	vals := permissionValues(rand.New(rand.NewPCG(3, 3)), pats)
+	d, err := CompileJoin(gs, vals, or, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("10000-rule policy + %d deny globs, OR of permission bits: %v", len(denyGlobs), d.Stats())
+	for i, p := range pats {
+		lit, ok := gs[i].Literal()
+		if !ok {
+			continue
+		}
+		if got := d.Match(lit); len(got) != 1 || got[0]&vals[i] != vals[i] {
+			t.Fatalf("rule %d %q: Match = %v, want a value including %d", i, p, got, vals[i])
+		}
+	}
+	for _, p := range []string{"/home/alice/.ssh/id_ed25519", "/etc/ssl/private/server.key", "/src/x/.git/config"} {
+		if got := d.Match(p); len(got) != 1 || got[0]&(1<<8) == 0 {
+			t.Errorf("Match(%q) = %v, want the deny bit", p, got)
+		}
+	}
+}
+
+func BenchmarkCompileJoin10000RulesDeny(b *testing.B) {
+	pats := append(policyGlobs(rand.New(rand.NewPCG(2, 2)), 10000), denyGlobs...)
+	gs := mustParseAll(pats)
+	vals := permissionValues(rand.New(rand.NewPCG(3, 3)), pats)
+	or := func(a, b int32) int32 { return a | b }
+	start := cpuTime()
+	var d *DFA
+	for b.Loop() {
+		var err error
+		if d, err = CompileJoin(gs, vals, or, Limits{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(cpuTime()-start)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
+	b.ReportMetric(float64(d.NumStates), "states")
+	b.ReportMetric(float64(d.NumClasses), "classes")
 }
 
 func BenchmarkCompile1000Globs(b *testing.B) {

@@ -12,9 +12,11 @@ type nfa struct {
 	edgeHead []int32 // per state: first edge, or -1
 	epsHead  []int32 // per state: first epsilon edge, or -1
 	accept   []int32 // per state: index of the glob that matches when a path ends here, or -1
+	globOf   []int32 // per state: the glob it belongs to (-1 for the states that Join mode adds)
 	edges    []nedge
 	eps      []neps
 	starts   []int32 // the start state of each glob
+	cur      int32   // the glob being added
 }
 
 type nedge struct {
@@ -31,6 +33,7 @@ func (n *nfa) newState() int32 {
 	n.edgeHead = append(n.edgeHead, -1)
 	n.epsHead = append(n.epsHead, -1)
 	n.accept = append(n.accept, -1)
+	n.globOf = append(n.globOf, n.cur)
 	return int32(len(n.accept) - 1)
 }
 
@@ -44,8 +47,24 @@ func (n *nfa) epsilon(from, to int32) {
 	n.epsHead[from] = int32(len(n.eps) - 1)
 }
 
+// foreverAccepting reports whether s accepts and loops on every byte: once a
+// path reaches s, its glob matches every extension of the path.
+func (n *nfa) foreverAccepting(s int32) bool {
+	if n.accept[s] == -1 {
+		return false
+	}
+	for e := n.edgeHead[s]; e >= 0; e = n.edges[e].next {
+		if ed := n.edges[e]; ed.lo == 0 && ed.hi == 0xff && ed.to == s {
+			return true
+		}
+	}
+	return false
+}
+
 // addGlob adds the glob's states; a path that ends in its final state matches glob number idx.
 func (n *nfa) addGlob(g *glob.Glob, idx int32) {
+	n.cur = idx
+	defer func() { n.cur = -1 }()
 	start := n.newState()
 	n.starts = append(n.starts, start)
 	end := n.seq(g.Nodes(), start)

@@ -38,10 +38,19 @@ type subsetBuilder struct {
 	acceptIDs map[string]int32
 	out       *subsetDFA
 	maxStates int
+
+	// Join mode (nil: accept sets).
+	jm       *joinMode
+	forever  []bool          // per NFA state: see nfa.foreverAccepting
+	synthVal map[int32]int32 // added forever-accepting state → its value
+	synthOf  map[int32]int32 // value → added forever-accepting state
+	allRange int32           // index into rangeCls of the range 0x00-0xff
+	pruned   []int32
 }
 
-func subsetConstruct(n *nfa, classes [256]uint8, numClasses, maxStates int) (*subsetDFA, error) {
+func subsetConstruct(n *nfa, classes [256]uint8, numClasses, maxStates int, jm *joinMode) (*subsetDFA, error) {
 	b := &subsetBuilder{
+		jm:         jm,
 		n:          n,
 		numClasses: numClasses,
 		byHash:     map[uint64]int32{},
@@ -70,6 +79,20 @@ func subsetConstruct(n *nfa, classes [256]uint8, numClasses, maxStates int) (*su
 			rangeIdx[key] = ri
 		}
 		b.edgeCls[i] = ri
+	}
+
+	if jm != nil {
+		b.forever = make([]bool, len(n.accept))
+		for s := range n.accept {
+			b.forever[s] = n.foreverAccepting(int32(s))
+		}
+		b.synthVal, b.synthOf = map[int32]int32{}, map[int32]int32{}
+		all := make([]uint8, numClasses)
+		for c := range all {
+			all[c] = uint8(c)
+		}
+		b.allRange = int32(len(b.rangeCls))
+		b.rangeCls = append(b.rangeCls, all)
 	}
 
 	start := b.closure(n.starts)
@@ -244,6 +267,9 @@ func (b *subsetBuilder) intern(set []int32) (int32, error) {
 	if len(set) == 0 {
 		return -1, nil
 	}
+	if b.jm != nil {
+		set = b.prune(set)
+	}
 	h := hashSet(set)
 	id, ok := b.byHash[h]
 	if ok {
@@ -271,9 +297,21 @@ func (b *subsetBuilder) intern(set []int32) (int32, error) {
 
 func (b *subsetBuilder) acceptOf(set []int32) int32 {
 	var acc []int32
-	for _, s := range set {
-		if a := b.n.accept[s]; a >= 0 {
-			acc = append(acc, a)
+	if b.jm != nil {
+		v, ok := int32(0), false
+		for _, s := range set {
+			if b.n.accept[s] != -1 {
+				v, ok = b.joinValue(v, ok, b.valueOf(s)), true
+			}
+		}
+		if ok {
+			acc = []int32{v}
+		}
+	} else {
+		for _, s := range set {
+			if a := b.n.accept[s]; a >= 0 {
+				acc = append(acc, a)
+			}
 		}
 	}
 	if len(acc) == 0 {
@@ -292,6 +330,66 @@ func (b *subsetBuilder) acceptOf(set []int32) int32 {
 		b.acceptIDs[string(key)] = id
 	}
 	return id
+}
+
+// valueOf is the accept value that NFA state s contributes (join mode).
+func (b *subsetBuilder) valueOf(s int32) int32 {
+	if g := b.n.globOf[s]; g >= 0 {
+		return b.jm.values[g]
+	}
+	return b.synthVal[s]
+}
+
+func (b *subsetBuilder) joinValue(acc int32, have bool, v int32) int32 {
+	if !have {
+		return v
+	}
+	return b.jm.join(acc, v)
+}
+
+// prune rewrites a sorted state set in join mode: when it holds
+// forever-accepting states, their joined value F will be part of the value of
+// every longer path, so they are replaced by one canonical forever-accepting
+// state for F, and every state whose glob's value F absorbs (join(F, v) == F)
+// is dropped, since it can no longer change any path's value.
+func (b *subsetBuilder) prune(set []int32) []int32 {
+	f, have := int32(0), false
+	for _, s := range set {
+		if b.forever[s] {
+			f, have = b.joinValue(f, have, b.valueOf(s)), true
+		}
+	}
+	if !have {
+		return set
+	}
+	out := b.pruned[:0]
+	for _, s := range set {
+		if b.forever[s] || b.jm.join(f, b.valueOf(s)) == f {
+			continue
+		}
+		out = append(out, s)
+	}
+	out = append(out, b.foreverState(f))
+	slices.Sort(out)
+	b.pruned = out
+	return out
+}
+
+// foreverState returns the added state that accepts value v on every path
+// through it, adding it on first use.
+func (b *subsetBuilder) foreverState(v int32) int32 {
+	if s, ok := b.synthOf[v]; ok {
+		return s
+	}
+	n := b.n
+	s := n.newState()
+	n.accept[s] = -2 // accepting, with a value but no glob
+	n.edge(s, 0, 0xff, s)
+	b.edgeCls = append(b.edgeCls, b.allRange)
+	b.stamp = append(b.stamp, 0)
+	b.forever = append(b.forever, true)
+	b.synthVal[s], b.synthOf[v] = v, s
+	return s
 }
 
 func hashSet(set []int32) uint64 {
