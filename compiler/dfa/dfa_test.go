@@ -495,6 +495,9 @@ func FuzzDFA(f *testing.F) {
 // TestTypicalStats prints the figures for 1,000 typical globs and a
 // 10,000-rule policy (run with -v).
 func TestTypicalStats(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles a 10,000-rule policy")
+	}
 	for _, tc := range []struct {
 		name string
 		pats []string
@@ -540,6 +543,9 @@ func permissionValues(r *rand.Rand, pats []string) []int32 {
 }
 
 func TestJoinStats(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles a 10,000-rule policy")
+	}
 	or := func(a, b int32) int32 { return a | b }
 	pats := append(policyGlobs(rand.New(rand.NewPCG(2, 2)), 10000), denyGlobs...)
 	gs := mustParseAll(pats)

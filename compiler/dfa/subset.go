@@ -140,15 +140,21 @@ func subsetConstruct(n *nfa, classes [256]uint8, numClasses, maxStates int, jm *
 				}
 			}
 		}
-		slices.Sort(touched)
-		if len(common) > 0 {
-			slices.Sort(common)
-			common = slices.Compact(common)
-			// Every class has a successor: visit them all, in order.
+		if len(common) > 0 || len(touched) > 16 {
+			if len(common) > 0 {
+				slices.Sort(common)
+				common = slices.Compact(common)
+			}
+			// Visit the classes in order: all of them when every class
+			// has a successor, else those with one.
 			touched = touched[:0]
 			for c := range k {
-				touched = append(touched, uint8(c))
+				if len(common) > 0 || len(buckets[c]) > 0 {
+					touched = append(touched, uint8(c))
+				}
 			}
+		} else {
+			slices.Sort(touched)
 		}
 		commonTo := int32(-1)
 		commonClosure = commonClosure[:0]
