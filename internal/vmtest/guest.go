@@ -204,7 +204,7 @@ func (g *Guest) Run(ctx context.Context) (Result, error) {
 	case got:
 		return res, nil
 	case ctx.Err() == context.DeadlineExceeded:
-		return Result{}, fmt.Errorf("%w: kernel %s gave no result within %v; killed qemu (raise --timeout if the tests are slow)", ErrTimeout, g.Kernel.Name, g.Timeout)
+		return Result{}, fmt.Errorf("%w: kernel %s gave no result within %v; killed qemu (raise --timeout if it needs longer)", ErrTimeout, g.Kernel.Name, g.Timeout)
 	case ctx.Err() != nil:
 		return Result{}, fmt.Errorf("run guest: %w", ctx.Err())
 	case werr != nil:
