@@ -69,11 +69,15 @@ func sp(s source.Span) string {
 	return fmt.Sprintf("%d:%d-%d:%d", s.Start.Line, s.Start.Col, s.End.Line, s.End.Col)
 }
 
-// dumpDiags renders diagnostics one per line, FILE:LINE:COL: error[CODE]: MSG.
+// dumpDiags renders diagnostics one per line, FILE:LINE:COL: error[CODE]: MSG,
+// each followed by its hint, if any, on an indented line.
 func dumpDiags(l diag.List) string {
 	var b strings.Builder
 	for _, d := range l {
 		fmt.Fprintf(&b, "%s: %s[%s]: %s\n", d.Span, d.Severity, d.Code, d.Message)
+		if d.Hint != "" {
+			fmt.Fprintf(&b, "    hint: %s\n", d.Hint)
+		}
 	}
 	return b.String()
 }

@@ -122,6 +122,8 @@ func (s *scanner) errAt(code string, start, end int, msg, hint string) {
 	s.errs.add(code, s.pos(start), s.pos(end), msg, hint)
 }
 
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+
 func isIdentStart(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_'
 }
@@ -159,6 +161,14 @@ func lexFile(name string, src []byte, errs *errSink) lexed {
 			s.blockComment()
 		case c == '"':
 			s.str()
+		case c == '/':
+			// An unquoted path: one diagnostic for all of it.
+			for s.i < n && !isSpace(src[s.i]) && strings.IndexByte("\"#](){},|<>", src[s.i]) < 0 {
+				s.i++
+			}
+			path := s.text[start:s.i]
+			s.errAt(CodeUnexpectedChar, start, s.i, fmt.Sprintf("unquoted path %s", path),
+				fmt.Sprintf("paths are strings: write %q", path))
 		case c == '#':
 			switch {
 			case strings.HasPrefix(string(src[s.i:min(n, s.i+3)]), "#!["):
@@ -225,6 +235,10 @@ func lexFile(name string, src []byte, errs *errSink) lexed {
 				hint = "items are separated by new lines, not ';'"
 			case '\'':
 				hint = "strings use double quotes"
+			case '[':
+				hint = "directives are written #[name ...], file attributes #![name ...]"
+			case '=', ':':
+				hint = `arguments are written in order, e.g. fs("/etc/hosts", read)`
 			}
 			s.errAt(CodeUnexpectedChar, start, s.i, msg, hint)
 		}

@@ -118,6 +118,18 @@ type builder struct {
 	f    *ast.File
 }
 
+// lexErrorBetween reports whether the lexer reported a problem between
+// offsets from and to: a syntax error right after one is usually its
+// consequence (a dropped ';' or '=', an unquoted path) and is not reported.
+func (p *builder) lexErrorBetween(from, to int) bool {
+	for _, d := range p.errs.list {
+		if o := d.Span.Start.Offset; o >= from && o < to && d.Code < CodeSyntax {
+			return true
+		}
+	}
+	return false
+}
+
 // parseWhole parses a well-formed file with the whole-file participle
 // grammar. It reports false (and changes nothing) when the file has a syntax
 // error or braces that are unbalanced or nested too deeply. Parse uses the

@@ -280,17 +280,28 @@ func (p *builder) syntaxErrAt(i int, err *entryError, end int) {
 	if at > 0 && unterminated(toks[at-1]) {
 		return
 	}
+	// participle backs out of a '|' that no name follows; the error is after it.
+	if at > i && isPunct(toks[at], "|") && toks[at+1].Type != tokIdent && toks[at].Type != tokEOF {
+		at++
+	}
+	if at > i && p.lexErrorBetween(p.lx.ends[at-1].Offset, toks[at].Pos.Offset) {
+		return
+	}
 	found := describe(toks[at])
+	hint := ""
+	if at > i && toks[i].Type == tokIdent && toks[at-1].Type == tokIdent && toks[at].Type == tokIdent {
+		hint = "separate arguments with ',' and join modes with '|', e.g. fs(\"/etc/hosts\", read|write)"
+	}
 	if at > i && toks[at-1].Pos.Line < toks[at].Pos.Line {
 		if toks[at].Type != tokEOF {
 			found = "end of line"
 		}
 		// Point just after the last token of the broken entry.
 		e := p.lx.ends[at-1]
-		p.syntaxErr(source.Span{File: p.name, Start: e, End: e}, p.expectMsg(i, at, found), "")
+		p.syntaxErr(source.Span{File: p.name, Start: e, End: e}, p.expectMsg(i, at, found), hint)
 		return
 	}
-	p.syntaxErr(p.tokSpanAt(at), p.expectMsg(i, at, found), "")
+	p.syntaxErr(p.tokSpanAt(at), p.expectMsg(i, at, found), hint)
 }
 
 // expectMsg says what the grammar wanted at token at of the entry starting at i.
