@@ -75,6 +75,12 @@ type Limits struct {
 	// MaxStates (the subset construction of path globs is usually within a
 	// few percent of minimal).
 	MaxBuildStates int
+	// MaxBuildSets bounds the NFA states summed over all the states of the
+	// subset construction: its memory (4 bytes each) and most of its time.
+	// Long runs of literals after a '*' (such as "/*aaaa…a") need sets that
+	// grow with the run. Zero means 64*MaxStates (8M for the default: 32 MiB,
+	// about a second); a 10,000-rule profile needs under 400,000.
+	MaxBuildSets int
 }
 
 // Defaults. 131,072 states hold a profile of 10,000 literal paths and a few
@@ -99,6 +105,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxBuildStates <= 0 {
 		l.MaxBuildStates = l.MaxStates
+	}
+	if l.MaxBuildSets <= 0 {
+		l.MaxBuildSets = 64 * l.MaxStates
 	}
 	return l
 }
@@ -152,7 +161,7 @@ func compile(globs []*glob.Glob, jm *joinMode, lim Limits) (*DFA, error) {
 		n.addGlob(g, int32(i))
 	}
 	classes, numClasses := byteClasses(&n)
-	sub, err := subsetConstruct(&n, classes, numClasses, lim.MaxBuildStates, jm)
+	sub, err := subsetConstruct(&n, classes, numClasses, lim, jm)
 	if err != nil {
 		return nil, err
 	}

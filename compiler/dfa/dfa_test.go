@@ -165,6 +165,12 @@ func TestLimits(t *testing.T) {
 	if !errors.Is(err, ErrLimit) || !strings.Contains(err.Error(), "Limits.MaxStates") {
 		t.Errorf("MaxStates: err = %v", err)
 	}
+	// "*" then a run of n literals: subset states hold up to n NFA states each.
+	g = glob.MustParse("/*" + strings.Repeat("P", 3000))
+	_, err = Compile([]*glob.Glob{g}, Limits{MaxBuildSets: 100000})
+	if !errors.Is(err, ErrLimit) || !strings.Contains(err.Error(), "Limits.MaxBuildSets") {
+		t.Errorf("long run after '*': err = %v, want a MaxBuildSets limit error", err)
+	}
 	_, err = Compile(mustParseAll([]string{"/abc"}), Limits{MaxClasses: 2})
 	if !errors.Is(err, ErrLimit) || !strings.Contains(err.Error(), "Limits.MaxClasses") {
 		t.Errorf("MaxClasses: err = %v", err)
@@ -645,4 +651,37 @@ func TestStats(t *testing.T) {
 	if d.Classes['/'] == d.Classes['a'] || d.Classes['c'] != d.Classes[0xff] {
 		t.Errorf("classes: %v", d.Classes)
 	}
+}
+
+// FuzzDFAPattern compares the DFA with the reference matcher on arbitrary
+// pattern text (FuzzDFA generates its globs; this reaches what the generator
+// does not write: any class, escape or byte).
+func FuzzDFAPattern(f *testing.F) {
+	cases, err := globtest.Load("../../lang/glob/testdata/match.txt")
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, c := range cases {
+		f.Add(c.Glob, c.Path, []byte{byte(len(c.Path))})
+	}
+	f.Fuzz(func(t *testing.T, pattern, path string, choices []byte) {
+		g, err := glob.Parse(pattern)
+		if err != nil {
+			return
+		}
+		d, err := Compile([]*glob.Glob{g}, Limits{MaxStates: 2000, MaxBuildStates: 4000})
+		if err != nil {
+			if errors.Is(err, ErrLimit) {
+				return
+			}
+			t.Fatalf("Compile(%q): %v", pattern, err)
+		}
+		src := &byteSource{data: choices}
+		inst := instantiate(src, g.Nodes())
+		for _, p := range []string{path, inst, mutate(src, inst)} {
+			if got, want := len(d.Match(p)) > 0, g.Match(p); got != want {
+				t.Fatalf("%q: DFA.Match(%q) = %v, reference %v", pattern, p, got, want)
+			}
+		}
+	})
 }

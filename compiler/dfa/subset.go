@@ -38,6 +38,7 @@ type subsetBuilder struct {
 	acceptIDs map[string]int32
 	out       *subsetDFA
 	maxStates int
+	maxSets   int
 
 	// Join mode (nil: accept sets).
 	jm       *joinMode
@@ -48,7 +49,7 @@ type subsetBuilder struct {
 	pruned   []int32
 }
 
-func subsetConstruct(n *nfa, classes [256]uint8, numClasses, maxStates int, jm *joinMode) (*subsetDFA, error) {
+func subsetConstruct(n *nfa, classes [256]uint8, numClasses int, lim Limits, jm *joinMode) (*subsetDFA, error) {
 	b := &subsetBuilder{
 		jm:         jm,
 		n:          n,
@@ -56,7 +57,8 @@ func subsetConstruct(n *nfa, classes [256]uint8, numClasses, maxStates int, jm *
 		byHash:     map[uint64]int32{},
 		stamp:      make([]uint32, len(n.accept)),
 		acceptIDs:  map[string]int32{"": 0},
-		maxStates:  maxStates,
+		maxStates:  lim.MaxBuildStates,
+		maxSets:    lim.MaxBuildSets,
 		out:        &subsetDFA{classes: classes, numClasses: numClasses, acceptSets: [][]int32{nil}},
 	}
 	b.setOff = append(b.setOff, 0)
@@ -293,6 +295,9 @@ func (b *subsetBuilder) intern(set []int32) (int32, error) {
 	}
 	s := int32(out.numStates)
 	out.numStates++
+	if len(b.sets)+len(set) > b.maxSets {
+		return 0, fmt.Errorf("compile globs: subset construction passed %d NFA states in its sets (Limits.MaxBuildSets): the globs combine into too large states: %w", b.maxSets, ErrLimit)
+	}
 	b.sets = append(b.sets, set...)
 	b.setOff = append(b.setOff, int32(len(b.sets)))
 	b.hashNxt = append(b.hashNxt, id)
