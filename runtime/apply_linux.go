@@ -19,10 +19,11 @@ import (
 
 // Enforcer is a bundle live in the kernel. Close detaches it.
 type Enforcer struct {
-	objs   enforce.EnforceObjects
-	links  []link.Link
-	events *ringbuf.Reader
-	dec    *Decoder
+	objs      enforce.EnforceObjects
+	links     []link.Link
+	linkNames []string // the hook of links[i]
+	events    *ringbuf.Reader
+	dec       *Decoder
 }
 
 // Counters are what the kernel programs could not do.
@@ -108,6 +109,8 @@ func Apply(b *bundle.Bundle, plan *Plan) (_ *Enforcer, err error) {
 		{"path_chmod", e.objs.BpfboxPathChmod, true},
 		{"path_chown", e.objs.BpfboxPathChown, true},
 		{"path_truncate", e.objs.BpfboxPathTruncate, true},
+		{"file_mprotect", e.objs.BpfboxFileMprotect, true},
+		{"file_ioctl", e.objs.BpfboxFileIoctl, true},
 		{"bprm_creds_for_exec", e.objs.BpfboxExec, true},
 	}
 	for _, a := range attach {
@@ -121,6 +124,7 @@ func Apply(b *bundle.Bundle, plan *Plan) (_ *Enforcer, err error) {
 			return nil, fmt.Errorf("apply bundle: attach %s: %w", a.name, err)
 		}
 		e.links = append(e.links, l)
+		e.linkNames = append(e.linkNames, a.name)
 	}
 	return e, nil
 }
@@ -186,10 +190,12 @@ func (e *Enforcer) ReadEvent() (Event, error) {
 }
 
 // Counters reads what the kernel programs could not do.
-func (e *Enforcer) Counters() (Counters, error) {
+func (e *Enforcer) Counters() (Counters, error) { return readCounters(e.objs.Counters) }
+
+func readCounters(m *ebpf.Map) (Counters, error) {
 	var c [3]uint64
 	for i := range c {
-		if err := e.objs.Counters.Lookup(uint32(i), &c[i]); err != nil {
+		if err := m.Lookup(uint32(i), &c[i]); err != nil {
 			return Counters{}, fmt.Errorf("read counters: %w", err)
 		}
 	}
@@ -203,7 +209,7 @@ func (e *Enforcer) Close() error {
 	for i := len(e.links) - 1; i >= 0; i-- {
 		errs = append(errs, e.links[i].Close())
 	}
-	e.links = nil
+	e.links, e.linkNames = nil, nil
 	if e.events != nil {
 		errs = append(errs, e.events.Close())
 		e.events = nil

@@ -338,10 +338,14 @@ func simulate(t *testing.T, b *bundle.Bundle, opt Options, exe string, steps []s
 			out = append(out, s+" "+res)
 			continue
 		}
-		if path, ok := strings.CutPrefix(s, "mmapx:"); ok {
-			// open for read, then map executable: two decisions
+		if verb, path, ok := strings.Cut(s, ":"); ok && (verb == "mmapx" || verb == "mprotectx" || verb == "ioctl") {
+			// open for read, then map executable or ioctl: two decisions
+			second := policy.FSMap
+			if verb == "ioctl" {
+				second = policy.FSIoctl
+			}
 			res := "ok"
-			for _, m := range []policy.FSMode{policy.FSRead, policy.FSMap} {
+			for _, m := range []policy.FSMode{policy.FSRead, second} {
 				d, err := decide.Decide(b, decide.Request{Profile: prof, Kind: policy.FS, Path: path,
 					Modes: uint64(m), Tainted: tainted, Complain: opt.Complain})
 				if err != nil {

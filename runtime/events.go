@@ -55,15 +55,17 @@ const (
 )
 
 var opNames = map[uint32]string{
-	uint32(enforce.EnforceBbOpBB_OP_EXEC):    "exec",
-	uint32(enforce.EnforceBbOpBB_OP_OPEN):    "open",
-	uint32(enforce.EnforceBbOpBB_OP_BPF):     "bpf",
-	uint32(enforce.EnforceBbOpBB_OP_MMAP):    "mmap",
-	uint32(enforce.EnforceBbOpBB_OP_CREATE):  "create",
-	uint32(enforce.EnforceBbOpBB_OP_DELETE):  "delete",
-	uint32(enforce.EnforceBbOpBB_OP_RENAME):  "rename",
-	uint32(enforce.EnforceBbOpBB_OP_LINK):    "link",
-	uint32(enforce.EnforceBbOpBB_OP_SETATTR): "setattr",
+	uint32(enforce.EnforceBbOpBB_OP_EXEC):     "exec",
+	uint32(enforce.EnforceBbOpBB_OP_OPEN):     "open",
+	uint32(enforce.EnforceBbOpBB_OP_BPF):      "bpf",
+	uint32(enforce.EnforceBbOpBB_OP_MMAP):     "mmap",
+	uint32(enforce.EnforceBbOpBB_OP_CREATE):   "create",
+	uint32(enforce.EnforceBbOpBB_OP_DELETE):   "delete",
+	uint32(enforce.EnforceBbOpBB_OP_RENAME):   "rename",
+	uint32(enforce.EnforceBbOpBB_OP_LINK):     "link",
+	uint32(enforce.EnforceBbOpBB_OP_SETATTR):  "setattr",
+	uint32(enforce.EnforceBbOpBB_OP_MPROTECT): "mprotect",
+	uint32(enforce.EnforceBbOpBB_OP_IOCTL):    "ioctl",
 }
 
 const noneIdx = ^uint32(0)

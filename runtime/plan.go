@@ -2,6 +2,49 @@
 // bundle into a plan (the contents of every BPF map, computed in pure Go),
 // checks the kernel, loads the BPF LSM programs of bpf/enforce, fills their
 // maps, attaches them, and reads their events.
+//
+// # What the kernel programs do
+//
+// Attachment: on every execve (bprm_creds_for_exec, sleepable) the resolved
+// path of the executable (bpf_d_path) is walked through the bundle's exec DFA;
+// an unconfined process whose executable matches a profile is confined by it
+// from the point of no return (bprm_committed_creds), tainted from the start
+// when the profile is #![tainted]. A confined process's exec is an access
+// with mode exec under its profile: refused by #[deny] (or, tainted, by
+// default deny); without #[transition] the process keeps its profile, with it
+// the process moves to the profile the exec DFA gives the new executable (or
+// keeps its own when none does). Taint is never cleared, not by exec and not
+// by a transition.
+//
+// Accesses: file_open (read, write, append), mmap_file and file_mprotect with
+// PROT_EXEC (map), file_ioctl (ioctl), path_mknod/mkdir/symlink (create),
+// path_unlink/rmdir (delete), path_rename (rename on the old name, create on
+// the new one; both on both for RENAME_EXCHANGE), path_link (link on the file,
+// create on the new name), path_chmod/chown/truncate (setattr). Each walks the
+// profile's fs DFA over the path with bpf_loop and decides with the algorithm
+// of compiler/decide. Sleepable hooks read the path with bpf_d_path; the
+// path_* hooks and file_mprotect, which may not call it, build it as d_path
+// does (d_parent up to the process's root, crossing mounts). Opens and
+// mappings of files opened by the kernel for exec (open_exec: the executable
+// and its ELF interpreter) are covered by the exec check and not checked again.
+// ioctl on objects without a file system path (pipes, sockets, anonymous
+// inodes) is not checked. A confined process may not call bpf().
+//
+// State: profile and taint live in task storage of each thread; children and
+// threads copy them at fork (sched_process_fork). A taint is shared with the
+// other threads of the process through a hash keyed by (tgid, start time of
+// the group leader). Events go to a 4 MiB ring buffer; what does not fit is
+// counted, never silently lost.
+//
+// Fail closed: a path that cannot be resolved (longer than PATH_MAX, more than
+// 2048 components, or a d_path error) is refused for a confined process, with
+// an event saying so; so is an access when the kernel cannot allocate the
+// per-thread buffers to decide it.
+//
+// Not yet enforced (NewPlan refuses or warns): #[func] and #[kfunc] scopes
+// (refused: the bundle is not applied), net, signal, ptrace and cap rules
+// (warned: they have no effect). Processes already running when a bundle is
+// applied stay unconfined until they exec.
 package runtime
 
 import (
@@ -21,7 +64,7 @@ type Options struct {
 // Modes the kernel programs of this version check. Rules may grant others
 // (map, create, …); those operations are not yet confined.
 const enforcedFSModes = policy.FSRead | policy.FSWrite | policy.FSAppend | policy.FSExec | policy.FSMap |
-	policy.FSCreate | policy.FSDelete | policy.FSRename | policy.FSLink | policy.FSSetattr
+	policy.FSCreate | policy.FSDelete | policy.FSRename | policy.FSLink | policy.FSSetattr | policy.FSIoctl
 
 // Plan is the content of every map the kernel programs read, in map order:
 // index i of a slice is key i of the array map of the same name.
@@ -128,7 +171,11 @@ func (p *Plan) vet(b *bundle.Bundle) error {
 			}
 			kind := policy.Kind(rule.Kind)
 			if kind != policy.FS {
-				p.Warnings = append(p.Warnings, fmt.Sprintf("%s: %s rules are not enforced yet", pos, kind))
+				w := fmt.Sprintf("%s: %s rules are not enforced yet", pos, kind)
+				if policy.Action(rule.Action) == policy.Taint {
+					w += ": this #[taint] rule never taints the process"
+				}
+				p.Warnings = append(p.Warnings, w)
 				continue
 			}
 			if extra := policy.FSMode(rule.Modes) &^ enforcedFSModes; extra != 0 {

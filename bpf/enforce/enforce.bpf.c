@@ -44,6 +44,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define MODE_RENAME (1u << 7)
 #define MODE_LINK (1u << 8)
 #define MODE_SETATTR (1u << 9)
+#define MODE_IOCTL (1u << 10)
 #define RENAME_EXCHANGE 2
 
 #define NONE 0xffffffffu /* no rule, no profile */
@@ -59,6 +60,8 @@ enum bb_op {
 	BB_OP_RENAME = 7,
 	BB_OP_LINK = 8,
 	BB_OP_SETATTR = 9,
+	BB_OP_MPROTECT = 10,
+	BB_OP_IOCTL = 11,
 };
 
 /* Event flags: what was decided and why. */
@@ -875,6 +878,52 @@ int BPF_PROG(bpfbox_path_truncate, const struct path *path, int ret)
 	if (ret)
 		return prior(ret);
 	return setattr(path);
+}
+
+/* Making a file mapping executable with mprotect() needs `map`, as mapping it
+ * executable does. Not a sleepable hook: the path is built from the dentry. */
+SEC("lsm/file_mprotect")
+int BPF_PROG(bpfbox_file_mprotect, struct vm_area_struct *vma, unsigned long reqprot, unsigned long prot, int ret)
+{
+	if (ret)
+		return prior(ret);
+	if (!(prot & PROT_EXEC))
+		return 0;
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_state *st = confined(task);
+	if (!st)
+		return 0;
+	struct file *file = BPF_CORE_READ(vma, vm_file);
+	if (!file || (BPF_CORE_READ(file, f_flags) & __FMODE_EXEC))
+		return 0;
+	struct event *ev = bpf_task_storage_get(&scratch, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!ev)
+		return -EPERM;
+	start_event(ev, task, BB_OP_MPROTECT, st->profile - 1, MODE_MAP);
+	long len = build_path(task, ev, BPF_CORE_READ(file, f_path.mnt), BPF_CORE_READ(file, f_path.dentry));
+	return verdict(decide(task, st, ev, len, NULL));
+}
+
+/* ioctl on files needs `ioctl`. Pipes, sockets and anonymous inodes have no
+ * path in the file system (d_path gives "pipe:[N]" and the like) and are not
+ * fs objects: they are left alone. */
+SEC("lsm.s/file_ioctl")
+int BPF_PROG(bpfbox_file_ioctl, struct file *file, unsigned int cmd, unsigned long arg, int ret)
+{
+	if (ret)
+		return prior(ret);
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_state *st = confined(task);
+	if (!st)
+		return 0;
+	struct event *ev = bpf_task_storage_get(&scratch, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!ev)
+		return -EPERM;
+	start_event(ev, task, BB_OP_IOCTL, st->profile - 1, MODE_IOCTL);
+	long len = resolve(ev, (struct path *)&file->f_path);
+	if (len > 0 && ev->path[0] != '/')
+		return 0;
+	return verdict(decide(task, st, ev, len, NULL));
 }
 
 /* attach_profile returns the profile index + 1 that the exec-attachment DFA

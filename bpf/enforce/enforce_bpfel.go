@@ -22,15 +22,17 @@ type EnforceAccept struct {
 type EnforceBbOp uint32
 
 const (
-	EnforceBbOpBB_OP_EXEC    EnforceBbOp = 1
-	EnforceBbOpBB_OP_OPEN    EnforceBbOp = 2
-	EnforceBbOpBB_OP_BPF     EnforceBbOp = 3
-	EnforceBbOpBB_OP_MMAP    EnforceBbOp = 4
-	EnforceBbOpBB_OP_CREATE  EnforceBbOp = 5
-	EnforceBbOpBB_OP_DELETE  EnforceBbOp = 6
-	EnforceBbOpBB_OP_RENAME  EnforceBbOp = 7
-	EnforceBbOpBB_OP_LINK    EnforceBbOp = 8
-	EnforceBbOpBB_OP_SETATTR EnforceBbOp = 9
+	EnforceBbOpBB_OP_EXEC     EnforceBbOp = 1
+	EnforceBbOpBB_OP_OPEN     EnforceBbOp = 2
+	EnforceBbOpBB_OP_BPF      EnforceBbOp = 3
+	EnforceBbOpBB_OP_MMAP     EnforceBbOp = 4
+	EnforceBbOpBB_OP_CREATE   EnforceBbOp = 5
+	EnforceBbOpBB_OP_DELETE   EnforceBbOp = 6
+	EnforceBbOpBB_OP_RENAME   EnforceBbOp = 7
+	EnforceBbOpBB_OP_LINK     EnforceBbOp = 8
+	EnforceBbOpBB_OP_SETATTR  EnforceBbOp = 9
+	EnforceBbOpBB_OP_MPROTECT EnforceBbOp = 10
+	EnforceBbOpBB_OP_IOCTL    EnforceBbOp = 11
 )
 
 type EnforceByteClasses struct {
@@ -147,6 +149,8 @@ const (
 	EnforceProgBpfboxExec          = "bpfbox_exec"
 	EnforceProgBpfboxExecCommitted = "bpfbox_exec_committed"
 	EnforceProgBpfboxExit          = "bpfbox_exit"
+	EnforceProgBpfboxFileIoctl     = "bpfbox_file_ioctl"
+	EnforceProgBpfboxFileMprotect  = "bpfbox_file_mprotect"
 	EnforceProgBpfboxFileOpen      = "bpfbox_file_open"
 	EnforceProgBpfboxFork          = "bpfbox_fork"
 	EnforceProgBpfboxMmapFile      = "bpfbox_mmap_file"
@@ -211,6 +215,8 @@ type EnforceProgramSpecs struct {
 	BpfboxExec          *ebpf.ProgramSpec `ebpf:"bpfbox_exec"`
 	BpfboxExecCommitted *ebpf.ProgramSpec `ebpf:"bpfbox_exec_committed"`
 	BpfboxExit          *ebpf.ProgramSpec `ebpf:"bpfbox_exit"`
+	BpfboxFileIoctl     *ebpf.ProgramSpec `ebpf:"bpfbox_file_ioctl"`
+	BpfboxFileMprotect  *ebpf.ProgramSpec `ebpf:"bpfbox_file_mprotect"`
 	BpfboxFileOpen      *ebpf.ProgramSpec `ebpf:"bpfbox_file_open"`
 	BpfboxFork          *ebpf.ProgramSpec `ebpf:"bpfbox_fork"`
 	BpfboxMmapFile      *ebpf.ProgramSpec `ebpf:"bpfbox_mmap_file"`
@@ -324,6 +330,8 @@ type EnforcePrograms struct {
 	BpfboxExec          *ebpf.Program `ebpf:"bpfbox_exec"`
 	BpfboxExecCommitted *ebpf.Program `ebpf:"bpfbox_exec_committed"`
 	BpfboxExit          *ebpf.Program `ebpf:"bpfbox_exit"`
+	BpfboxFileIoctl     *ebpf.Program `ebpf:"bpfbox_file_ioctl"`
+	BpfboxFileMprotect  *ebpf.Program `ebpf:"bpfbox_file_mprotect"`
 	BpfboxFileOpen      *ebpf.Program `ebpf:"bpfbox_file_open"`
 	BpfboxFork          *ebpf.Program `ebpf:"bpfbox_fork"`
 	BpfboxMmapFile      *ebpf.Program `ebpf:"bpfbox_mmap_file"`
@@ -345,6 +353,8 @@ func (p *EnforcePrograms) Close() error {
 		p.BpfboxExec,
 		p.BpfboxExecCommitted,
 		p.BpfboxExit,
+		p.BpfboxFileIoctl,
+		p.BpfboxFileMprotect,
 		p.BpfboxFileOpen,
 		p.BpfboxFork,
 		p.BpfboxMmapFile,

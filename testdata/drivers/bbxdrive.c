@@ -17,12 +17,17 @@
 //   mknod:PATH       make an empty regular file (mknod S_IFREG 0644)
 //   unlink:PATH, rmdir:PATH, chmod:PATH (0600), truncate:PATH (to 0)
 //   rename:OLD:NEW, link:OLD:NEW
+//   mprotectx:PATH   open PATH, map it PROT_READ, then mprotect it PROT_READ|PROT_EXEC
+//   ioctl:PATH       open PATH read-only and ioctl(FIONREAD) it
+//   copy:SRC:DST     copy file SRC to DST (mode 0755)
+//   waitfor:PATH     wait (up to a minute) until PATH exists
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -135,6 +140,66 @@ static int step(const char *s)
 			munmap(p, 4096);
 		close(fd);
 		return err;
+	}
+	if (!strncmp(s, "mprotectx:", 10)) {
+		int fd = open(s + 10, O_RDONLY);
+		if (fd < 0)
+			return errno;
+		void *p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0);
+		int err = p == MAP_FAILED ? errno : 0;
+		if (!err && mprotect(p, 4096, PROT_READ | PROT_EXEC))
+			err = errno;
+		if (p != MAP_FAILED)
+			munmap(p, 4096);
+		close(fd);
+		return err;
+	}
+	if (!strncmp(s, "ioctl:", 6)) {
+		int fd = open(s + 6, O_RDONLY);
+		if (fd < 0)
+			return errno;
+		int n;
+		int err = ioctl(fd, FIONREAD, &n) ? errno : 0;
+		close(fd);
+		return err;
+	}
+	if (!strncmp(s, "copy:", 5)) {
+		char buf[4096];
+		snprintf(buf, sizeof buf, "%s", s + 5);
+		char *to = strchr(buf, ':');
+		if (!to)
+			return EINVAL;
+		*to++ = 0;
+		int in = open(buf, O_RDONLY);
+		if (in < 0)
+			return errno;
+		int out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0755);
+		if (out < 0) {
+			int e = errno;
+			close(in);
+			return e;
+		}
+		char chunk[65536];
+		ssize_t n;
+		int err = 0;
+		while ((n = read(in, chunk, sizeof chunk)) > 0)
+			if (write(out, chunk, n) != n) {
+				err = errno ? errno : EIO;
+				break;
+			}
+		if (n < 0)
+			err = errno;
+		close(in);
+		close(out);
+		return err;
+	}
+	if (!strncmp(s, "waitfor:", 8)) {
+		for (int i = 0; i < 6000; i++) {
+			if (!access(s + 8, F_OK))
+				return 0;
+			usleep(10000);
+		}
+		return ETIMEDOUT;
 	}
 	if (!strncmp(s, "mknod:", 6))
 		return mknod(s + 6, S_IFREG | 0644, 0) ? errno : 0;

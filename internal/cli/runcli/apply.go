@@ -23,6 +23,8 @@ func newApplyCmd() *cobra.Command {
 		complain  bool
 		events    string
 		readyFile string
+		pin       bool
+		pinDir    string
 	)
 	cmd := &cobra.Command{
 		Use:   "apply [flags] BUNDLE",
@@ -37,10 +39,16 @@ profile; its children and threads inherit the profile and the taint. Events
 per line, naming the rule that decided as FILE:LINE:COL; progress and warnings go
 to standard error.
 
+With --pin, apply returns as soon as enforcement is live and enforcement outlives
+it: programs and maps are pinned in bpffs (--pin-dir), 'bpfbox-run events' follows
+the events, 'bpfbox-run status' shows what is confined, and 'bpfbox-run unload'
+removes the policy.
+
 Everything is loaded and filled before anything is attached: a bundle that fails
 any step is never partly applied.`,
 		Example: `  bpfbox-run apply login.bundle
-  bpfbox-run apply --complain --events json login.bundle > events.jsonl`,
+  bpfbox-run apply --complain --events json login.bundle > events.jsonl
+  bpfbox-run apply --pin login.bundle && bpfbox-run events`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return cli.Usagef("apply: want exactly one BUNDLE, got %d arguments (see 'bpfbox-run apply --help')", len(args))
@@ -54,48 +62,58 @@ any step is never partly applied.`,
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
+			if pin {
+				return runApplyPinned(cmd.ErrOrStderr(), args[0], runtime.Options{Complain: complain}, pinDir)
+			}
 			return runApply(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0], runtime.Options{Complain: complain}, format, readyFile)
 		},
 	}
 	cmd.Flags().BoolVar(&complain, "complain", false, "log every decision as it would be enforced, refuse nothing")
 	cmd.Flags().StringVar(&events, "events", "text", "event output: text, json (one object per line) or none")
 	cmd.Flags().StringVar(&readyFile, "ready-file", "", "create `FILE` once enforcement is live (for scripts and service managers)")
+	cmd.Flags().BoolVar(&pin, "pin", false, "pin the policy in bpffs and return once it is live; it stays until 'bpfbox-run unload'")
+	cmd.Flags().StringVar(&pinDir, "pin-dir", runtime.DefaultPinDir, "bpffs `DIR` of the pinned policy")
 	return cmd
 }
 
 // loadBundle reads, decodes and plans a bundle: everything that needs no kernel.
-func loadBundle(path string, opt runtime.Options) (*bundle.Bundle, *runtime.Plan, error) {
+func loadBundle(path string, opt runtime.Options) ([]byte, *bundle.Bundle, *runtime.Plan, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read bundle: %w", err)
+		return nil, nil, nil, fmt.Errorf("read bundle: %w", err)
 	}
 	b, err := bundle.Decode(data)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", path, err)
+		return nil, nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
 	plan, err := runtime.NewPlan(b, opt)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", path, err)
+		return nil, nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return b, plan, nil
+	return data, b, plan, nil
 }
 
-func runApply(ctx context.Context, stdout, stderr io.Writer, path string, opt runtime.Options, format runtime.EventFormat, readyFile string) error {
-	b, plan, err := loadBundle(path, opt)
+// applyBundle plans and applies a bundle, printing warnings: the common part
+// of apply with and without --pin.
+func applyBundle(stderr io.Writer, path string, opt runtime.Options) (*bundle.Bundle, []byte, *runtime.Enforcer, error) {
+	data, b, plan, err := loadBundle(path, opt)
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
 	for _, w := range plan.Warnings {
 		fmt.Fprintf(stderr, "bpfbox-run: warning: %s\n", w)
 	}
 	if os.Geteuid() != 0 {
-		return fmt.Errorf("apply: must run as root (loading BPF LSM programs needs CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN)")
+		return nil, nil, nil, fmt.Errorf("apply: must run as root (loading BPF LSM programs needs CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN)")
 	}
 	e, err := runtime.Apply(b, plan)
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
-	digest := hex.EncodeToString(b.Digest[:])
+	return b, data, e, nil
+}
+
+func describe(b *bundle.Bundle, path string, opt runtime.Options) string {
 	var names []string
 	for _, p := range b.Profiles {
 		names = append(names, p.Pattern)
@@ -104,7 +122,33 @@ func runApply(ctx context.Context, stdout, stderr io.Writer, path string, opt ru
 	if opt.Complain {
 		mode = "complaining about"
 	}
-	fmt.Fprintf(stderr, "bpfbox-run: %s %d profile(s) from %s (sha256 %s): %s\n", mode, len(b.Profiles), path, digest[:16], strings.Join(names, ", "))
+	return fmt.Sprintf("%s %d profile(s) from %s (sha256 %s): %s", mode, len(b.Profiles), path,
+		hex.EncodeToString(b.Digest[:])[:16], strings.Join(names, ", "))
+}
+
+func runApplyPinned(stderr io.Writer, path string, opt runtime.Options, dir string) error {
+	b, data, e, err := applyBundle(stderr, path, opt)
+	if err != nil {
+		return err
+	}
+	if err := e.Pin(dir, data); err != nil {
+		e.Close()
+		return err
+	}
+	if err := e.Close(); err != nil {
+		return fmt.Errorf("apply: release handles: %w", err)
+	}
+	fmt.Fprintf(stderr, "bpfbox-run: %s; pinned at %s (bpfbox-run unload removes it)\n", describe(b, path, opt), dir)
+	return nil
+}
+
+func runApply(ctx context.Context, stdout, stderr io.Writer, path string, opt runtime.Options, format runtime.EventFormat, readyFile string) error {
+	b, _, e, err := applyBundle(stderr, path, opt)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "bpfbox-run: %s\n", describe(b, path, opt))
+	digest := hex.EncodeToString(b.Digest[:])
 	if readyFile != "" {
 		if err := os.WriteFile(readyFile, []byte(digest+"\n"), 0o644); err != nil {
 			e.Close()

@@ -38,7 +38,7 @@ It needs root and a kernel (6.1 or newer) with BPF LSM active.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return cli.Usagef("%v (see '%s --help')", err, c.CommandPath())
 	})
-	root.AddCommand(newApplyCmd())
+	root.AddCommand(newApplyCmd(), newEventsCmd(), newStatusCmd(), newUnloadCmd())
 	err := root.Execute()
 	if err != nil {
 		if ee, ok := err.(*cli.ExitError); !ok || ee.Err != nil {
