@@ -12,7 +12,9 @@
 //  3. Lazy subset construction from the closure of every glob's start state,
 //     over sorted NFA-state sets interned by hash. A DFA state accepts the
 //     sorted set of glob indices whose final states it contains.
-//  4. Minimisation by partition refinement (Valmari–Lehtinen, O(m log n) over
+//  4. Minimisation: first one pass that merges states with identical rows
+//     from the last state to the first (bottom-up over the tries of literal
+//     paths), then partition refinement (Valmari–Lehtinen, O(m log n) over
 //     the transitions that do not go to the empty set), starting from the
 //     partition by accept SET, so that states matching different sets of globs
 //     stay distinct. States from which no accept is reachable all become the
@@ -31,10 +33,14 @@
 // and 3% globs about 95,000 states. Because a state must know the exact SET
 // of globs that match, globs that stay matched once they match and can start
 // anywhere multiply: n globs like /**/name/** need about 2^n states (14 such
-// globs: 7,500 states; 18: 26,000; 40: past the limits). Compile reports
-// that with an error wrapping ErrLimit rather than building it; a caller
-// that only needs a reduced accept value (say, a union of permissions) would
-// need fewer states than the sets.
+// globs in a mix of /**/name/**, /**/*.ext and /home/*/name*/**: 7,500
+// states; 18: 26,000; 40: past the limits). Compile reports that with an
+// error wrapping ErrLimit rather than building it. CompileJoin, for callers
+// that need one joined value per path (say, a union of permission bits)
+// rather than the set of globs, needs only as many states as there are
+// distinct joined values to remember: 40 such globs with 4 permission bits
+// take 1,327 states, and a 10,000-rule profile plus 8 deny globs like /**/.ssh/** takes
+// 40,040 states (uint16 cells), where accept sets would pass 131,072.
 //
 // # Kernel view
 //
