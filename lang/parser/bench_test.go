@@ -61,3 +61,18 @@ func BenchmarkParseParticiple(b *testing.B) {
 	}
 	b.ReportMetric(float64(rules*b.N)/b.Elapsed().Seconds(), "rules/s")
 }
+
+// BenchmarkParseWithError is the generated policy with one syntax error at
+// the top: the whole file goes through the recovery parser.
+func BenchmarkParseWithError(b *testing.B) {
+	const rules = 10000
+	src := append([]byte("fs(\"/oops\" read)\n"), genPolicy(rules)...)
+	if _, l := Parse("bench.bbx", src); len(l) != 1 {
+		b.Fatalf("want one error, got %v", l)
+	}
+	b.SetBytes(int64(len(src)))
+	for b.Loop() {
+		Parse("bench.bbx", src)
+	}
+	b.ReportMetric(float64(rules*b.N)/b.Elapsed().Seconds(), "rules/s")
+}

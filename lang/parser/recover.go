@@ -9,7 +9,6 @@ import (
 	"github.com/alecthomas/participle/v2/lexer"
 
 	"github.com/bpfbox/bpfbox/lang/ast"
-	"github.com/bpfbox/bpfbox/lang/parser/internal/syntax"
 	"github.com/bpfbox/bpfbox/lang/source"
 )
 
@@ -38,7 +37,7 @@ func (p *builder) parseEntries() {
 		}
 		pending = nil
 	}
-	for i := 0; i < eof && !p.errs.full; {
+	for i := 0; i < eof; {
 		t := toks[i]
 		switch {
 		case isPunct(t, "{"):
@@ -105,16 +104,19 @@ func (p *builder) parseEntries() {
 			end = p.resync(i, err.at, end)
 		}
 		switch {
-		case e.Inner != nil:
+		case e.inner != nil:
 			dangling()
-			p.f.Inner = append(p.f.Inner, p.inner(e.Inner))
-		case e.Directive != nil:
-			pending = append(pending, p.directive(e.Directive))
-		case e.Rule != nil:
-			add(p.rule(e.Rule, pending))
-			pending = nil
-		case e.Include != nil:
-			add(p.include(e.Include, pending))
+			p.f.Inner = append(p.f.Inner, e.inner)
+		case e.dir != nil:
+			pending = append(pending, e.dir)
+		case e.item != nil:
+			switch it := e.item.(type) {
+			case *ast.Rule:
+				it.Directives = pending
+			case *ast.Include:
+				it.Directives = pending
+			}
+			add(e.item)
 			pending = nil
 		}
 		i = end
@@ -163,8 +165,27 @@ type entryError struct {
 
 func (e *entryError) Error() string { return e.err.Error() }
 
-// parseEntry parses toks[i:end] as one syntax.Entry.
-func (p *builder) parseEntry(i, end int) (*syntax.Entry, *entryError) {
+// entry is one parsed entry: an attribute, a directive, or a rule or
+// include (without directives: the caller attaches the pending ones).
+type entry struct {
+	inner *ast.InnerAttr
+	dir   *ast.Directive
+	item  ast.Item
+}
+
+// parseEntry parses toks[i:end] as one syntax.Entry. The fast path's entry
+// parsers are tried first (they accept exactly what the grammar accepts,
+// and are much cheaper than a participle run per entry); participle parses
+// the entries they reject, to find and describe the error.
+func (p *builder) parseEntry(i, end int) (*entry, *entryError) {
+	if e, ok := p.fastEntry(i, end); ok {
+		return e, nil
+	}
+	if p.errs.full {
+		// Past the error limit nothing is reported: skip the entry
+		// without the cost of a participle run.
+		return nil, &entryError{at: i, err: errors.New("error limit reached")}
+	}
 	toks := p.lx.toks
 	slice := make([]lexer.Token, end-i+1)
 	copy(slice, toks[i:end])
@@ -173,7 +194,7 @@ func (p *builder) parseEntry(i, end int) (*syntax.Entry, *entryError) {
 	if err != nil {
 		return nil, &entryError{at: i, err: err}
 	}
-	e, err := entryParser.ParseFromLexer(pl)
+	se, err := entryParser.ParseFromLexer(pl)
 	if err != nil {
 		at := i
 		var perr participle.Error
@@ -183,7 +204,38 @@ func (p *builder) parseEntry(i, end int) (*syntax.Entry, *entryError) {
 		}
 		return nil, &entryError{at: at, err: err}
 	}
+	e := &entry{}
+	switch {
+	case se.Inner != nil:
+		e.inner = p.inner(se.Inner)
+	case se.Directive != nil:
+		e.dir = p.directive(se.Directive)
+	case se.Rule != nil:
+		e.item = p.rule(se.Rule, nil)
+	case se.Include != nil:
+		e.item = p.include(se.Include, nil)
+	}
 	return e, nil
+}
+
+// fastEntry parses toks[i:end] with the fast path; ok only when that
+// consumed exactly the entry. It never looks at toks[end] before
+// succeeding, since every entry ends with a closing token.
+func (p *builder) fastEntry(i, end int) (*entry, bool) {
+	fp := &fastParser{b: p, toks: p.lx.toks, ends: p.lx.ends, i: i}
+	e := &entry{}
+	ok := false
+	switch t := fp.toks[i]; {
+	case isPunct(t, "#!["):
+		e.inner, ok = fp.innerAttr()
+	case isPunct(t, "#["):
+		e.dir, ok = fp.directive()
+	case t.Type == tokKeyword:
+		e.item, ok = fp.include(nil)
+	case t.Type == tokIdent:
+		e.item, ok = fp.rule(nil)
+	}
+	return e, ok && fp.i == end
 }
 
 // entryEnd finds where the entry starting at toks[i] ends: before the next
@@ -277,7 +329,7 @@ func (p *builder) report(code string, sp source.Span, msg, hint string) {
 func (p *builder) syntaxErrAt(i int, err *entryError, end int) {
 	toks := p.lx.toks
 	at := err.at
-	if at > 0 && unterminated(toks[at-1]) {
+	if p.errs.full || at > 0 && unterminated(toks[at-1]) {
 		return
 	}
 	// participle backs out of a '|' that no name follows; the error is after it.
