@@ -28,6 +28,9 @@ func parseWith(src []byte, strategy string) (*ast.File, bool, int) {
 		ok = p.parseWhole()
 	case "entries":
 		p.parseEntries()
+	case "entries-participle":
+		p.participleOnly = true
+		p.parseEntries()
 	}
 	return p.f, ok, len(errs.list) - lexErrs
 }
@@ -43,11 +46,20 @@ func compareStrategies(t *testing.T, src []byte) {
 	if okFast != okWhole {
 		t.Fatalf("fast path accepts=%v, participle grammar accepts=%v for %q", okFast, okWhole, src)
 	}
+	if okFast && fullDump(whole) != fullDump(fast) {
+		t.Fatalf("fast path and grammar disagree for %q:\n%s", src, treeDiff(whole, fast))
+	}
+	// On any input, the recovery parser gives the same tree and errors
+	// whether or not it tries the fast entry parsers first.
+	if len(src) < 1<<16 {
+		e1, _, n1 := parseWith(src, "entries")
+		e2, _, n2 := parseWith(src, "entries-participle")
+		if n1 != n2 || fullDump(e1) != fullDump(e2) {
+			t.Fatalf("fast entry parsers change recovery (%d vs %d errors):\n%s", n1, n2, treeDiff(e2, e1))
+		}
+	}
 	if !okFast {
 		return
-	}
-	if fullDump(whole) != fullDump(fast) {
-		t.Fatalf("fast path and grammar disagree for %q:\n%s", src, treeDiff(whole, fast))
 	}
 	entries, _, n := parseWith(src, "entries")
 	if n != 0 {

@@ -116,6 +116,8 @@ type builder struct {
 	lx   lexed
 	errs *errSink
 	f    *ast.File
+
+	participleOnly bool // tests: recover with participle alone, no fast entry parsers
 }
 
 // lexErrorBetween reports whether the lexer reported a problem between

@@ -178,10 +178,12 @@ type entry struct {
 // and are much cheaper than a participle run per entry); participle parses
 // the entries they reject, to find and describe the error.
 func (p *builder) parseEntry(i, end int) (*entry, *entryError) {
-	if e, ok := p.fastEntry(i, end); ok {
-		return e, nil
+	if !p.participleOnly {
+		if e, ok := p.fastEntry(i, end); ok {
+			return e, nil
+		}
 	}
-	if p.errs.full {
+	if p.errs.full && !p.participleOnly {
 		// Past the error limit nothing is reported: skip the entry
 		// without the cost of a participle run.
 		return nil, &entryError{at: i, err: errors.New("error limit reached")}
