@@ -111,6 +111,18 @@ func Apply(b *bundle.Bundle, plan *Plan) (_ *Enforcer, err error) {
 		{"path_truncate", e.objs.BpfboxPathTruncate, true},
 		{"file_mprotect", e.objs.BpfboxFileMprotect, true},
 		{"file_ioctl", e.objs.BpfboxFileIoctl, true},
+		{"socket_create", e.objs.BpfboxSocketCreate, true},
+		{"socket_bind", e.objs.BpfboxSocketBind, true},
+		{"socket_connect", e.objs.BpfboxSocketConnect, true},
+		{"socket_listen", e.objs.BpfboxSocketListen, true},
+		{"socket_accept", e.objs.BpfboxSocketAccept, true},
+		{"socket_sendmsg", e.objs.BpfboxSocketSendmsg, true},
+		{"socket_recvmsg", e.objs.BpfboxSocketRecvmsg, true},
+		{"socket_shutdown", e.objs.BpfboxSocketShutdown, true},
+		{"task_kill", e.objs.BpfboxTaskKill, true},
+		{"ptrace_access_check", e.objs.BpfboxPtraceAccessCheck, true},
+		{"ptrace_traceme", e.objs.BpfboxPtraceTraceme, true},
+		{"capable", e.objs.BpfboxCapable, true},
 		{"bprm_creds_for_exec", e.objs.BpfboxExec, true},
 	}
 	for _, a := range attach {

@@ -25,11 +25,13 @@ type Event struct {
 	NewProfile     string    `json:"new_profile,omitempty"` // exec: the profile after it
 	Op             string    `json:"op"`
 	Path           string    `json:"path,omitempty"`
-	Requested      string    `json:"requested,omitempty"` // fs modes, e.g. "read|write"
-	Decision       string    `json:"decision"`            // "allow" or "deny"
-	Enforced       bool      `json:"enforced"`            // false under complain: nothing was refused
-	Taint          bool      `json:"taint,omitempty"`     // this access tainted the process
-	Tainted        bool      `json:"tainted,omitempty"`   // the process was tainted before
+	Family         string    `json:"family,omitempty"`     // net: the socket's family ("other" when no rule can name it)
+	TargetPID      uint32    `json:"target_pid,omitempty"` // signal, ptrace: the target process
+	Requested      string    `json:"requested,omitempty"`  // fs modes ("read|write"), net op, signal, ptrace mode or capability
+	Decision       string    `json:"decision"`             // "allow" or "deny"
+	Enforced       bool      `json:"enforced"`             // false under complain: nothing was refused
+	Taint          bool      `json:"taint,omitempty"`      // this access tainted the process
+	Tainted        bool      `json:"tainted,omitempty"`    // the process was tainted before
 	Audit          bool      `json:"audit,omitempty"`
 	Transition     bool      `json:"transition,omitempty"`
 	Attach         bool      `json:"attach,omitempty"`  // exec confined an unconfined process
@@ -66,6 +68,32 @@ var opNames = map[uint32]string{
 	uint32(enforce.EnforceBbOpBB_OP_SETATTR):  "setattr",
 	uint32(enforce.EnforceBbOpBB_OP_MPROTECT): "mprotect",
 	uint32(enforce.EnforceBbOpBB_OP_IOCTL):    "ioctl",
+	opNet:                                     "net",
+	opSignal:                                  "signal",
+	opPtrace:                                  "ptrace",
+	opCap:                                     "cap",
+}
+
+const (
+	opNet    = uint32(enforce.EnforceBbOpBB_OP_NET)
+	opSignal = uint32(enforce.EnforceBbOpBB_OP_SIGNAL)
+	opPtrace = uint32(enforce.EnforceBbOpBB_OP_PTRACE)
+	opCap    = uint32(enforce.EnforceBbOpBB_OP_CAP)
+)
+
+// modeString names requested or missing mode bits of an event of op.
+func modeString(op uint32, m uint64) string {
+	switch op {
+	case opNet:
+		return policy.NetOp(m).String()
+	case opSignal:
+		return policy.SigSet(m).String()
+	case opPtrace:
+		return policy.PtraceMode(m).String()
+	case opCap:
+		return policy.CapSet(m).String()
+	}
+	return policy.FSMode(m).String()
 }
 
 const noneIdx = ^uint32(0)
@@ -121,7 +149,16 @@ func (d *Decoder) Decode(rec []byte) (Event, error) {
 		ev.Op = fmt.Sprintf("op%d", raw.Op)
 	}
 	if raw.Requested != 0 {
-		ev.Requested = policy.FSMode(raw.Requested).String()
+		ev.Requested = modeString(raw.Op, raw.Requested)
+	}
+	switch raw.Op {
+	case opNet:
+		ev.Family = "other"
+		if raw.Family != 0 {
+			ev.Family = policy.Family(raw.Family).String()
+		}
+	case opSignal, opPtrace:
+		ev.TargetPID = raw.TargetPid
 	}
 	if raw.Flags&evDeny != 0 {
 		ev.Decision = "deny"
@@ -138,7 +175,7 @@ func (d *Decoder) Decode(rec []byte) (Event, error) {
 		ev.Reason = "tainted: no rule grants every requested mode (default deny)"
 	}
 	if raw.Missing != 0 {
-		ev.Missing = policy.FSMode(raw.Missing).String()
+		ev.Missing = modeString(raw.Op, raw.Missing)
 	}
 	if raw.AuditRule != noneIdx {
 		ev.AuditRule = RulePos(d.b, raw.AuditRule)
@@ -205,8 +242,14 @@ func WriteEvent(w io.Writer, f EventFormat, ev Event) error {
 	if ev.Path != "" {
 		fmt.Fprintf(&b, " %s", ev.Path)
 	}
+	if ev.Family != "" {
+		fmt.Fprintf(&b, " %s", ev.Family)
+	}
 	if ev.Requested != "" {
 		fmt.Fprintf(&b, " %s", ev.Requested)
+	}
+	if ev.TargetPID != 0 {
+		fmt.Fprintf(&b, " target=%d", ev.TargetPID)
 	}
 	fmt.Fprintf(&b, " pid=%d tid=%d comm=%q", ev.PID, ev.TID, ev.Comm)
 	if ev.Profile != "" {

@@ -115,7 +115,24 @@ func NewPlan(b *bundle.Bundle, opt Options) (*Plan, error) {
 		if pr.Flags&bundle.ProfileTainted != 0 {
 			flags |= profileTainted
 		}
-		p.Profiles = append(p.Profiles, enforce.EnforceProfile{FsDfa: pr.FSDFA, Flags: flags})
+		for _, r := range []bundle.Range{pr.Net, pr.Signal, pr.Ptrace, pr.Cap} {
+			if uint64(r.First)+uint64(r.Count) > uint64(len(b.Entries)) {
+				return nil, fmt.Errorf("plan bundle: profile %d (%s): entry range %d+%d out of range (have %d entries)",
+					i, pr.Pattern, r.First, r.Count, len(b.Entries))
+			}
+		}
+		p.Profiles = append(p.Profiles, enforce.EnforceProfile{
+			FsDfa:       pr.FSDFA,
+			Flags:       flags,
+			NetFirst:    pr.Net.First,
+			NetCount:    pr.Net.Count,
+			SignalFirst: pr.Signal.First,
+			SignalCount: pr.Signal.Count,
+			PtraceFirst: pr.Ptrace.First,
+			PtraceCount: pr.Ptrace.Count,
+			CapFirst:    pr.Cap.First,
+			CapCount:    pr.Cap.Count,
+		})
 	}
 	for i := range b.DFAs {
 		d := &b.DFAs[i]
@@ -169,14 +186,8 @@ func (p *Plan) vet(b *bundle.Bundle) error {
 				return fmt.Errorf("plan bundle: %s: scoped rules (#[func], #[kfunc]) are not enforced by this version of bpfbox-run; "+
 					"remove the scope or the rule (profile %s)", pos, b.Profiles[i].Pattern)
 			}
-			kind := policy.Kind(rule.Kind)
-			if kind != policy.FS {
-				w := fmt.Sprintf("%s: %s rules are not enforced yet", pos, kind)
-				if policy.Action(rule.Action) == policy.Taint {
-					w += ": this #[taint] rule never taints the process"
-				}
-				p.Warnings = append(p.Warnings, w)
-				continue
+			if policy.Kind(rule.Kind) != policy.FS {
+				continue // net, signal, ptrace and cap rules are enforced whole
 			}
 			if extra := policy.FSMode(rule.Modes) &^ enforcedFSModes; extra != 0 {
 				p.Warnings = append(p.Warnings, fmt.Sprintf("%s: fs mode %s is not enforced yet", pos, extra))

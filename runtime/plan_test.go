@@ -131,7 +131,17 @@ func renderPlan(p *Plan) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "config exec_dfa=%d flags=%d profiles=%d\n", p.Config.ExecDfa, p.Config.Flags, p.Config.NumProfiles)
 	for i, pr := range p.Profiles {
-		fmt.Fprintf(&b, "profile %d fs_dfa=%d flags=%d\n", i, pr.FsDfa, pr.Flags)
+		fmt.Fprintf(&b, "profile %d fs_dfa=%d flags=%d", i, pr.FsDfa, pr.Flags)
+		for _, r := range []struct {
+			name         string
+			first, count uint32
+		}{{"net", pr.NetFirst, pr.NetCount}, {"signal", pr.SignalFirst, pr.SignalCount},
+			{"ptrace", pr.PtraceFirst, pr.PtraceCount}, {"cap", pr.CapFirst, pr.CapCount}} {
+			if r.count != 0 {
+				fmt.Fprintf(&b, " %s=[%d,+%d)", r.name, r.first, r.count)
+			}
+		}
+		b.WriteByte('\n')
 	}
 	for i, d := range p.DFAs {
 		dead := fmt.Sprint(d.Dead)
@@ -143,7 +153,14 @@ func renderPlan(p *Plan) string {
 	}
 	fmt.Fprintf(&b, "trans %d cells, accepts %d\n", len(p.Trans), len(p.Accepts))
 	for i, e := range p.Entries {
-		fmt.Fprintf(&b, "entry %d rule=%d scope=%d action=%d flags=%d modes=%#x\n", i, e.Rule, e.Scope, e.Action, e.Flags, e.Modes)
+		fmt.Fprintf(&b, "entry %d rule=%d scope=%d action=%d flags=%d modes=%#x", i, e.Rule, e.Scope, e.Action, e.Flags, e.Modes)
+		if e.Arg != 0 {
+			fmt.Fprintf(&b, " arg=%d", e.Arg)
+		}
+		if e.Target != noneIdx {
+			fmt.Fprintf(&b, " target=%d", e.Target)
+		}
+		b.WriteByte('\n')
 	}
 	for _, w := range p.Warnings {
 		fmt.Fprintf(&b, "warning %s\n", w)

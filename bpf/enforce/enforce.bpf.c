@@ -62,6 +62,11 @@ enum bb_op {
 	BB_OP_SETATTR = 9,
 	BB_OP_MPROTECT = 10,
 	BB_OP_IOCTL = 11,
+	/* netsig.h: network, signal, ptrace and capability requests */
+	BB_OP_NET = 32,
+	BB_OP_SIGNAL = 33,
+	BB_OP_PTRACE = 34,
+	BB_OP_CAP = 35,
 };
 
 /* Event flags: what was decided and why. */
@@ -131,6 +136,11 @@ enum {
 struct profile {
 	__u32 fs_dfa;
 	__u32 flags;
+	/* ranges in entries, as the bundle's profile record */
+	__u32 net_first, net_count;
+	__u32 signal_first, signal_count;
+	__u32 ptrace_first, ptrace_count;
+	__u32 cap_first, cap_count;
 };
 
 struct config {
@@ -155,17 +165,19 @@ struct proc_key {
 
 struct event {
 	__u64 time_ns;
+	__u64 requested; /* mode bits of the rule kind of op */
+	__u64 missing;	 /* tainted default deny: modes no rule grants */
 	__u32 pid;
 	__u32 tid;
 	__u32 profile;	   /* profile index, or NONE */
 	__u32 new_profile; /* exec: the profile after it, or NONE */
 	__u32 op;
-	__u32 requested; /* fs modes */
 	__u32 flags;	 /* EV_* */
 	__u32 rule;	 /* deciding rule id, or NONE */
 	__u32 audit_rule;      /* the first #[audit] rule, or NONE */
 	__u32 transition_rule; /* the #[transition] rule, or NONE */
-	__u32 missing;	 /* tainted default deny: modes no rule grants */
+	__u32 family;	 /* net: lang/policy.Family (0: another family) */
+	__u32 target_pid; /* signal, ptrace: the target's tgid */
 	__u32 path_len;	 /* bytes of path, without the NUL */
 	char comm[16];
 	char path[PATH_BUF];
@@ -366,10 +378,16 @@ static __always_inline struct accept *run(__u32 id, const char *path, __u32 len)
 struct gather {
 	__u32 first;
 	__u32 count;
-	__u32 requested;
-	__u32 granted; /* modes granted by active allow and taint entries */
+	__u64 requested;
+	__u64 granted; /* modes granted by active allow and taint entries */
+	/* object match: entries whose arg is a set bit of arg_mask, or whose
+	 * arg is TARGET_PROFILE and target equals target (fs, cap: arg 0) */
+	__u32 arg_mask;
+	__u32 target;
 	__u32 deny_rule, taint_rule, grant_rule, audit_rule, transition_rule;
 };
+
+#define TARGET_PROFILE 5 /* lang/policy.TargetProfile */
 
 static long gather_step(__u32 i, struct gather *g)
 {
@@ -381,8 +399,11 @@ static long gather_step(__u32 i, struct gather *g)
 		return 1;
 	if (e->scope != 0) /* scoped rules: the runtime refuses them for now */
 		return 0;
-	__u32 m = (__u32)e->modes & g->requested;
+	__u64 m = e->modes & g->requested;
 	if (!m)
+		return 0;
+	if (e->arg == TARGET_PROFILE ? (e->target == NONE || e->target != g->target)
+				     : !(g->arg_mask & (1u << (e->arg & 31))))
 		return 0;
 	switch (e->action) {
 	case ACTION_DENY:
@@ -451,7 +472,7 @@ static __always_inline void emit(struct event *ev)
 }
 
 static __always_inline void start_event(struct event *ev, struct task_struct *task, __u32 op,
-					__u32 profile, __u32 requested)
+					__u32 profile, __u64 requested)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	ev->time_ns = bpf_ktime_get_boot_ns();
@@ -466,6 +487,9 @@ static __always_inline void start_event(struct event *ev, struct task_struct *ta
 	ev->audit_rule = NONE;
 	ev->transition_rule = NONE;
 	ev->missing = 0;
+	ev->family = 0;
+	ev->target_pid = 0;
+	ev->path_len = 0;
 	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
 }
 
@@ -489,10 +513,79 @@ static __always_inline int complain(struct profile *prof)
 	return (prof->flags & PROFILE_COMPLAIN) || (c && (c->flags & CONFIG_COMPLAIN));
 }
 
+/* conclude is steps 2-7 of compiler/decide over what gather collected: it
+ * fills ev->flags and ev->rule, taints, emits the event when it must be
+ * logged, and returns 1 when the access must be refused. For exec,
+ * *transition is set when a #[transition] rule granted it (and the caller
+ * emits the event, as it knows the new profile). */
+static __always_inline int conclude(struct task_struct *task, struct task_state *st, struct event *ev,
+				    struct profile *prof, struct gather *g, int path_error, __u32 *transition)
+{
+	int tainted = is_tainted(task, st);
+	__u64 requested = ev->requested;
+	__u32 flags = tainted ? EV_TAINTED : 0;
+	__u32 rule = NONE;
+	int deny = 0;
+
+	if (path_error) {
+		flags |= EV_PATH_ERROR | EV_DENY | EV_NO_RULE;
+		deny = 1;
+		goto out;
+	}
+	if (g->deny_rule != NONE) {
+		deny = 1;
+		flags |= EV_DENY;
+		rule = g->deny_rule;
+	} else if (!tainted) {
+		if (g->taint_rule != NONE) {
+			flags |= EV_TAINT;
+			rule = g->taint_rule;
+			set_tainted(task, st);
+		} else {
+			rule = g->grant_rule; /* NONE: allowed by default */
+		}
+	} else if ((g->granted & requested) != requested) {
+		deny = 1;
+		flags |= EV_DENY | EV_NO_RULE;
+		ev->missing = requested & ~g->granted;
+	} else {
+		rule = g->grant_rule;
+	}
+	if (g->audit_rule != NONE) {
+		flags |= EV_AUDIT;
+		ev->audit_rule = g->audit_rule;
+	}
+	if (!deny && transition && g->transition_rule != NONE) {
+		*transition = 1;
+		ev->transition_rule = g->transition_rule;
+	}
+out:
+	if (complain(prof))
+		flags |= EV_COMPLAIN;
+	ev->flags = flags;
+	ev->rule = rule;
+	if (!transition && (flags & (EV_DENY | EV_TAINT | EV_AUDIT)))
+		emit(ev);
+	return deny && !(flags & EV_COMPLAIN);
+}
+
+static __always_inline void gather_init(struct gather *g, __u64 requested, __u32 arg_mask, __u32 target)
+{
+	g->first = 0;
+	g->count = 0;
+	g->requested = requested;
+	g->granted = 0;
+	g->arg_mask = arg_mask;
+	g->target = target;
+	g->deny_rule = NONE;
+	g->taint_rule = NONE;
+	g->grant_rule = NONE;
+	g->audit_rule = NONE;
+	g->transition_rule = NONE;
+}
+
 /* decide computes the decision for a confined access whose path is already in
- * ev->path, fills ev->flags and ev->rule, emits the event when it must be
- * logged, and returns 1 when the access must be refused. For exec, *transition is set when a
- * #[transition] rule granted it. */
+ * ev->path (len < 0: it could not be resolved), as conclude. */
 static __always_inline int decide(struct task_struct *task, struct task_state *st, struct event *ev,
 				  long len, __u32 *transition)
 {
@@ -500,67 +593,17 @@ static __always_inline int decide(struct task_struct *task, struct task_state *s
 	struct profile *prof = bpf_map_lookup_elem(&profiles, &pidx);
 	if (!prof)
 		return 1; /* cannot happen with a verified plan: fail closed */
-	int tainted = is_tainted(task, st);
-	__u32 requested = ev->requested;
-	__u32 flags = tainted ? EV_TAINTED : 0;
-	__u32 rule = NONE;
-	int deny = 0;
-
-	struct gather g = {
-		.requested = requested,
-		.deny_rule = NONE,
-		.taint_rule = NONE,
-		.grant_rule = NONE,
-		.audit_rule = NONE,
-		.transition_rule = NONE,
-	};
-	if (len < 0) {
-		flags |= EV_PATH_ERROR | EV_DENY | EV_NO_RULE;
-		deny = 1;
-		goto out;
-	}
-	struct accept *a = run(prof->fs_dfa, ev->path, len);
-	if (a) {
-		g.first = a->first;
-		g.count = a->count;
-		bpf_loop(g.count, gather_step, &g, 0);
-	}
-	if (g.deny_rule != NONE) {
-		deny = 1;
-		flags |= EV_DENY;
-		rule = g.deny_rule;
-	} else if (!tainted) {
-		if (g.taint_rule != NONE) {
-			flags |= EV_TAINT;
-			rule = g.taint_rule;
-			set_tainted(task, st);
-		} else {
-			rule = g.grant_rule; /* NONE: allowed by default */
+	struct gather g;
+	gather_init(&g, ev->requested, 1 /* fs entries have arg 0 */, NONE);
+	if (len >= 0) {
+		struct accept *a = run(prof->fs_dfa, ev->path, len);
+		if (a) {
+			g.first = a->first;
+			g.count = a->count;
+			bpf_loop(g.count, gather_step, &g, 0);
 		}
-	} else if ((g.granted & requested) != requested) {
-		deny = 1;
-		flags |= EV_DENY | EV_NO_RULE;
-		ev->missing = requested & ~g.granted;
-	} else {
-		rule = g.grant_rule;
 	}
-	if (g.audit_rule != NONE) {
-		flags |= EV_AUDIT;
-		ev->audit_rule = g.audit_rule;
-	}
-	if (!deny && transition && g.transition_rule != NONE) {
-		*transition = 1;
-		ev->transition_rule = g.transition_rule;
-	}
-out:
-	if (complain(prof))
-		flags |= EV_COMPLAIN;
-	ev->flags = flags;
-	ev->rule = rule;
-	/* exec events are emitted by the caller, which knows the new profile */
-	if (!transition && (flags & (EV_DENY | EV_TAINT | EV_AUDIT)))
-		emit(ev);
-	return deny && !(flags & EV_COMPLAIN);
+	return conclude(task, st, ev, prof, &g, len < 0, transition);
 }
 
 /* verdict turns decide's result into an LSM return value. The barrier keeps
@@ -1081,3 +1124,5 @@ int BPF_PROG(bpfbox_bpf, int cmd, union bpf_attr *attr, unsigned int size, int r
 	}
 	return compl ? 0 : -EPERM;
 }
+
+#include "netsig.h"

@@ -33,6 +33,10 @@ const (
 	EnforceBbOpBB_OP_SETATTR  EnforceBbOp = 9
 	EnforceBbOpBB_OP_MPROTECT EnforceBbOp = 10
 	EnforceBbOpBB_OP_IOCTL    EnforceBbOp = 11
+	EnforceBbOpBB_OP_NET      EnforceBbOp = 32
+	EnforceBbOpBB_OP_SIGNAL   EnforceBbOp = 33
+	EnforceBbOpBB_OP_PTRACE   EnforceBbOp = 34
+	EnforceBbOpBB_OP_CAP      EnforceBbOp = 35
 )
 
 type EnforceByteClasses struct {
@@ -71,17 +75,19 @@ type EnforceEntry struct {
 type EnforceEvent struct {
 	_              structs.HostLayout
 	TimeNs         uint64
+	Requested      uint64
+	Missing        uint64
 	Pid            uint32
 	Tid            uint32
 	Profile        uint32
 	NewProfile     uint32
 	Op             uint32
-	Requested      uint32
 	Flags          uint32
 	Rule           uint32
 	AuditRule      uint32
 	TransitionRule uint32
-	Missing        uint32
+	Family         uint32
+	TargetPid      uint32
 	PathLen        uint32
 	Comm           [16]int8
 	Path           [4096]int8
@@ -114,9 +120,17 @@ type EnforceProcKey struct {
 }
 
 type EnforceProfile struct {
-	_     structs.HostLayout
-	FsDfa uint32
-	Flags uint32
+	_           structs.HostLayout
+	FsDfa       uint32
+	Flags       uint32
+	NetFirst    uint32
+	NetCount    uint32
+	SignalFirst uint32
+	SignalCount uint32
+	PtraceFirst uint32
+	PtraceCount uint32
+	CapFirst    uint32
+	CapCount    uint32
 }
 
 type EnforceTaskState struct {
@@ -132,41 +146,53 @@ type EnforceTaskState struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	EnforceMapAccepts              = "accepts"
-	EnforceMapClasses              = "classes"
-	EnforceMapConf                 = "conf"
-	EnforceMapCounters             = "counters"
-	EnforceMapDfas                 = "dfas"
-	EnforceMapEntries              = "entries"
-	EnforceMapEvents               = "events"
-	EnforceMapPathbufs             = "pathbufs"
-	EnforceMapProfiles             = "profiles"
-	EnforceMapScratch              = "scratch"
-	EnforceMapTaints               = "taints"
-	EnforceMapTasks                = "tasks"
-	EnforceMapTrans                = "trans"
-	EnforceProgBpfboxBpf           = "bpfbox_bpf"
-	EnforceProgBpfboxExec          = "bpfbox_exec"
-	EnforceProgBpfboxExecCommitted = "bpfbox_exec_committed"
-	EnforceProgBpfboxExit          = "bpfbox_exit"
-	EnforceProgBpfboxFileIoctl     = "bpfbox_file_ioctl"
-	EnforceProgBpfboxFileMprotect  = "bpfbox_file_mprotect"
-	EnforceProgBpfboxFileOpen      = "bpfbox_file_open"
-	EnforceProgBpfboxFork          = "bpfbox_fork"
-	EnforceProgBpfboxMmapFile      = "bpfbox_mmap_file"
-	EnforceProgBpfboxPathChmod     = "bpfbox_path_chmod"
-	EnforceProgBpfboxPathChown     = "bpfbox_path_chown"
-	EnforceProgBpfboxPathLink      = "bpfbox_path_link"
-	EnforceProgBpfboxPathMkdir     = "bpfbox_path_mkdir"
-	EnforceProgBpfboxPathMknod     = "bpfbox_path_mknod"
-	EnforceProgBpfboxPathRename    = "bpfbox_path_rename"
-	EnforceProgBpfboxPathRmdir     = "bpfbox_path_rmdir"
-	EnforceProgBpfboxPathSymlink   = "bpfbox_path_symlink"
-	EnforceProgBpfboxPathTruncate  = "bpfbox_path_truncate"
-	EnforceProgBpfboxPathUnlink    = "bpfbox_path_unlink"
-	EnforceVarUnusedEvent          = "unused_event"
-	EnforceVarUnusedEventFlag      = "unused_event_flag"
-	EnforceVarUnusedOp             = "unused_op"
+	EnforceMapAccepts                  = "accepts"
+	EnforceMapClasses                  = "classes"
+	EnforceMapConf                     = "conf"
+	EnforceMapCounters                 = "counters"
+	EnforceMapDfas                     = "dfas"
+	EnforceMapEntries                  = "entries"
+	EnforceMapEvents                   = "events"
+	EnforceMapPathbufs                 = "pathbufs"
+	EnforceMapProfiles                 = "profiles"
+	EnforceMapScratch                  = "scratch"
+	EnforceMapTaints                   = "taints"
+	EnforceMapTasks                    = "tasks"
+	EnforceMapTrans                    = "trans"
+	EnforceProgBpfboxBpf               = "bpfbox_bpf"
+	EnforceProgBpfboxCapable           = "bpfbox_capable"
+	EnforceProgBpfboxExec              = "bpfbox_exec"
+	EnforceProgBpfboxExecCommitted     = "bpfbox_exec_committed"
+	EnforceProgBpfboxExit              = "bpfbox_exit"
+	EnforceProgBpfboxFileIoctl         = "bpfbox_file_ioctl"
+	EnforceProgBpfboxFileMprotect      = "bpfbox_file_mprotect"
+	EnforceProgBpfboxFileOpen          = "bpfbox_file_open"
+	EnforceProgBpfboxFork              = "bpfbox_fork"
+	EnforceProgBpfboxMmapFile          = "bpfbox_mmap_file"
+	EnforceProgBpfboxPathChmod         = "bpfbox_path_chmod"
+	EnforceProgBpfboxPathChown         = "bpfbox_path_chown"
+	EnforceProgBpfboxPathLink          = "bpfbox_path_link"
+	EnforceProgBpfboxPathMkdir         = "bpfbox_path_mkdir"
+	EnforceProgBpfboxPathMknod         = "bpfbox_path_mknod"
+	EnforceProgBpfboxPathRename        = "bpfbox_path_rename"
+	EnforceProgBpfboxPathRmdir         = "bpfbox_path_rmdir"
+	EnforceProgBpfboxPathSymlink       = "bpfbox_path_symlink"
+	EnforceProgBpfboxPathTruncate      = "bpfbox_path_truncate"
+	EnforceProgBpfboxPathUnlink        = "bpfbox_path_unlink"
+	EnforceProgBpfboxPtraceAccessCheck = "bpfbox_ptrace_access_check"
+	EnforceProgBpfboxPtraceTraceme     = "bpfbox_ptrace_traceme"
+	EnforceProgBpfboxSocketAccept      = "bpfbox_socket_accept"
+	EnforceProgBpfboxSocketBind        = "bpfbox_socket_bind"
+	EnforceProgBpfboxSocketConnect     = "bpfbox_socket_connect"
+	EnforceProgBpfboxSocketCreate      = "bpfbox_socket_create"
+	EnforceProgBpfboxSocketListen      = "bpfbox_socket_listen"
+	EnforceProgBpfboxSocketRecvmsg     = "bpfbox_socket_recvmsg"
+	EnforceProgBpfboxSocketSendmsg     = "bpfbox_socket_sendmsg"
+	EnforceProgBpfboxSocketShutdown    = "bpfbox_socket_shutdown"
+	EnforceProgBpfboxTaskKill          = "bpfbox_task_kill"
+	EnforceVarUnusedEvent              = "unused_event"
+	EnforceVarUnusedEventFlag          = "unused_event_flag"
+	EnforceVarUnusedOp                 = "unused_op"
 )
 
 // LoadEnforce returns the embedded CollectionSpec for Enforce.
@@ -211,25 +237,37 @@ type EnforceSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type EnforceProgramSpecs struct {
-	BpfboxBpf           *ebpf.ProgramSpec `ebpf:"bpfbox_bpf"`
-	BpfboxExec          *ebpf.ProgramSpec `ebpf:"bpfbox_exec"`
-	BpfboxExecCommitted *ebpf.ProgramSpec `ebpf:"bpfbox_exec_committed"`
-	BpfboxExit          *ebpf.ProgramSpec `ebpf:"bpfbox_exit"`
-	BpfboxFileIoctl     *ebpf.ProgramSpec `ebpf:"bpfbox_file_ioctl"`
-	BpfboxFileMprotect  *ebpf.ProgramSpec `ebpf:"bpfbox_file_mprotect"`
-	BpfboxFileOpen      *ebpf.ProgramSpec `ebpf:"bpfbox_file_open"`
-	BpfboxFork          *ebpf.ProgramSpec `ebpf:"bpfbox_fork"`
-	BpfboxMmapFile      *ebpf.ProgramSpec `ebpf:"bpfbox_mmap_file"`
-	BpfboxPathChmod     *ebpf.ProgramSpec `ebpf:"bpfbox_path_chmod"`
-	BpfboxPathChown     *ebpf.ProgramSpec `ebpf:"bpfbox_path_chown"`
-	BpfboxPathLink      *ebpf.ProgramSpec `ebpf:"bpfbox_path_link"`
-	BpfboxPathMkdir     *ebpf.ProgramSpec `ebpf:"bpfbox_path_mkdir"`
-	BpfboxPathMknod     *ebpf.ProgramSpec `ebpf:"bpfbox_path_mknod"`
-	BpfboxPathRename    *ebpf.ProgramSpec `ebpf:"bpfbox_path_rename"`
-	BpfboxPathRmdir     *ebpf.ProgramSpec `ebpf:"bpfbox_path_rmdir"`
-	BpfboxPathSymlink   *ebpf.ProgramSpec `ebpf:"bpfbox_path_symlink"`
-	BpfboxPathTruncate  *ebpf.ProgramSpec `ebpf:"bpfbox_path_truncate"`
-	BpfboxPathUnlink    *ebpf.ProgramSpec `ebpf:"bpfbox_path_unlink"`
+	BpfboxBpf               *ebpf.ProgramSpec `ebpf:"bpfbox_bpf"`
+	BpfboxCapable           *ebpf.ProgramSpec `ebpf:"bpfbox_capable"`
+	BpfboxExec              *ebpf.ProgramSpec `ebpf:"bpfbox_exec"`
+	BpfboxExecCommitted     *ebpf.ProgramSpec `ebpf:"bpfbox_exec_committed"`
+	BpfboxExit              *ebpf.ProgramSpec `ebpf:"bpfbox_exit"`
+	BpfboxFileIoctl         *ebpf.ProgramSpec `ebpf:"bpfbox_file_ioctl"`
+	BpfboxFileMprotect      *ebpf.ProgramSpec `ebpf:"bpfbox_file_mprotect"`
+	BpfboxFileOpen          *ebpf.ProgramSpec `ebpf:"bpfbox_file_open"`
+	BpfboxFork              *ebpf.ProgramSpec `ebpf:"bpfbox_fork"`
+	BpfboxMmapFile          *ebpf.ProgramSpec `ebpf:"bpfbox_mmap_file"`
+	BpfboxPathChmod         *ebpf.ProgramSpec `ebpf:"bpfbox_path_chmod"`
+	BpfboxPathChown         *ebpf.ProgramSpec `ebpf:"bpfbox_path_chown"`
+	BpfboxPathLink          *ebpf.ProgramSpec `ebpf:"bpfbox_path_link"`
+	BpfboxPathMkdir         *ebpf.ProgramSpec `ebpf:"bpfbox_path_mkdir"`
+	BpfboxPathMknod         *ebpf.ProgramSpec `ebpf:"bpfbox_path_mknod"`
+	BpfboxPathRename        *ebpf.ProgramSpec `ebpf:"bpfbox_path_rename"`
+	BpfboxPathRmdir         *ebpf.ProgramSpec `ebpf:"bpfbox_path_rmdir"`
+	BpfboxPathSymlink       *ebpf.ProgramSpec `ebpf:"bpfbox_path_symlink"`
+	BpfboxPathTruncate      *ebpf.ProgramSpec `ebpf:"bpfbox_path_truncate"`
+	BpfboxPathUnlink        *ebpf.ProgramSpec `ebpf:"bpfbox_path_unlink"`
+	BpfboxPtraceAccessCheck *ebpf.ProgramSpec `ebpf:"bpfbox_ptrace_access_check"`
+	BpfboxPtraceTraceme     *ebpf.ProgramSpec `ebpf:"bpfbox_ptrace_traceme"`
+	BpfboxSocketAccept      *ebpf.ProgramSpec `ebpf:"bpfbox_socket_accept"`
+	BpfboxSocketBind        *ebpf.ProgramSpec `ebpf:"bpfbox_socket_bind"`
+	BpfboxSocketConnect     *ebpf.ProgramSpec `ebpf:"bpfbox_socket_connect"`
+	BpfboxSocketCreate      *ebpf.ProgramSpec `ebpf:"bpfbox_socket_create"`
+	BpfboxSocketListen      *ebpf.ProgramSpec `ebpf:"bpfbox_socket_listen"`
+	BpfboxSocketRecvmsg     *ebpf.ProgramSpec `ebpf:"bpfbox_socket_recvmsg"`
+	BpfboxSocketSendmsg     *ebpf.ProgramSpec `ebpf:"bpfbox_socket_sendmsg"`
+	BpfboxSocketShutdown    *ebpf.ProgramSpec `ebpf:"bpfbox_socket_shutdown"`
+	BpfboxTaskKill          *ebpf.ProgramSpec `ebpf:"bpfbox_task_kill"`
 }
 
 // EnforceMapSpecs contains maps before they are loaded into the kernel.
@@ -326,30 +364,43 @@ type EnforceVariables struct {
 //
 // It can be passed to LoadEnforceObjects or ebpf.CollectionSpec.LoadAndAssign.
 type EnforcePrograms struct {
-	BpfboxBpf           *ebpf.Program `ebpf:"bpfbox_bpf"`
-	BpfboxExec          *ebpf.Program `ebpf:"bpfbox_exec"`
-	BpfboxExecCommitted *ebpf.Program `ebpf:"bpfbox_exec_committed"`
-	BpfboxExit          *ebpf.Program `ebpf:"bpfbox_exit"`
-	BpfboxFileIoctl     *ebpf.Program `ebpf:"bpfbox_file_ioctl"`
-	BpfboxFileMprotect  *ebpf.Program `ebpf:"bpfbox_file_mprotect"`
-	BpfboxFileOpen      *ebpf.Program `ebpf:"bpfbox_file_open"`
-	BpfboxFork          *ebpf.Program `ebpf:"bpfbox_fork"`
-	BpfboxMmapFile      *ebpf.Program `ebpf:"bpfbox_mmap_file"`
-	BpfboxPathChmod     *ebpf.Program `ebpf:"bpfbox_path_chmod"`
-	BpfboxPathChown     *ebpf.Program `ebpf:"bpfbox_path_chown"`
-	BpfboxPathLink      *ebpf.Program `ebpf:"bpfbox_path_link"`
-	BpfboxPathMkdir     *ebpf.Program `ebpf:"bpfbox_path_mkdir"`
-	BpfboxPathMknod     *ebpf.Program `ebpf:"bpfbox_path_mknod"`
-	BpfboxPathRename    *ebpf.Program `ebpf:"bpfbox_path_rename"`
-	BpfboxPathRmdir     *ebpf.Program `ebpf:"bpfbox_path_rmdir"`
-	BpfboxPathSymlink   *ebpf.Program `ebpf:"bpfbox_path_symlink"`
-	BpfboxPathTruncate  *ebpf.Program `ebpf:"bpfbox_path_truncate"`
-	BpfboxPathUnlink    *ebpf.Program `ebpf:"bpfbox_path_unlink"`
+	BpfboxBpf               *ebpf.Program `ebpf:"bpfbox_bpf"`
+	BpfboxCapable           *ebpf.Program `ebpf:"bpfbox_capable"`
+	BpfboxExec              *ebpf.Program `ebpf:"bpfbox_exec"`
+	BpfboxExecCommitted     *ebpf.Program `ebpf:"bpfbox_exec_committed"`
+	BpfboxExit              *ebpf.Program `ebpf:"bpfbox_exit"`
+	BpfboxFileIoctl         *ebpf.Program `ebpf:"bpfbox_file_ioctl"`
+	BpfboxFileMprotect      *ebpf.Program `ebpf:"bpfbox_file_mprotect"`
+	BpfboxFileOpen          *ebpf.Program `ebpf:"bpfbox_file_open"`
+	BpfboxFork              *ebpf.Program `ebpf:"bpfbox_fork"`
+	BpfboxMmapFile          *ebpf.Program `ebpf:"bpfbox_mmap_file"`
+	BpfboxPathChmod         *ebpf.Program `ebpf:"bpfbox_path_chmod"`
+	BpfboxPathChown         *ebpf.Program `ebpf:"bpfbox_path_chown"`
+	BpfboxPathLink          *ebpf.Program `ebpf:"bpfbox_path_link"`
+	BpfboxPathMkdir         *ebpf.Program `ebpf:"bpfbox_path_mkdir"`
+	BpfboxPathMknod         *ebpf.Program `ebpf:"bpfbox_path_mknod"`
+	BpfboxPathRename        *ebpf.Program `ebpf:"bpfbox_path_rename"`
+	BpfboxPathRmdir         *ebpf.Program `ebpf:"bpfbox_path_rmdir"`
+	BpfboxPathSymlink       *ebpf.Program `ebpf:"bpfbox_path_symlink"`
+	BpfboxPathTruncate      *ebpf.Program `ebpf:"bpfbox_path_truncate"`
+	BpfboxPathUnlink        *ebpf.Program `ebpf:"bpfbox_path_unlink"`
+	BpfboxPtraceAccessCheck *ebpf.Program `ebpf:"bpfbox_ptrace_access_check"`
+	BpfboxPtraceTraceme     *ebpf.Program `ebpf:"bpfbox_ptrace_traceme"`
+	BpfboxSocketAccept      *ebpf.Program `ebpf:"bpfbox_socket_accept"`
+	BpfboxSocketBind        *ebpf.Program `ebpf:"bpfbox_socket_bind"`
+	BpfboxSocketConnect     *ebpf.Program `ebpf:"bpfbox_socket_connect"`
+	BpfboxSocketCreate      *ebpf.Program `ebpf:"bpfbox_socket_create"`
+	BpfboxSocketListen      *ebpf.Program `ebpf:"bpfbox_socket_listen"`
+	BpfboxSocketRecvmsg     *ebpf.Program `ebpf:"bpfbox_socket_recvmsg"`
+	BpfboxSocketSendmsg     *ebpf.Program `ebpf:"bpfbox_socket_sendmsg"`
+	BpfboxSocketShutdown    *ebpf.Program `ebpf:"bpfbox_socket_shutdown"`
+	BpfboxTaskKill          *ebpf.Program `ebpf:"bpfbox_task_kill"`
 }
 
 func (p *EnforcePrograms) Close() error {
 	return _EnforceClose(
 		p.BpfboxBpf,
+		p.BpfboxCapable,
 		p.BpfboxExec,
 		p.BpfboxExecCommitted,
 		p.BpfboxExit,
@@ -368,6 +419,17 @@ func (p *EnforcePrograms) Close() error {
 		p.BpfboxPathSymlink,
 		p.BpfboxPathTruncate,
 		p.BpfboxPathUnlink,
+		p.BpfboxPtraceAccessCheck,
+		p.BpfboxPtraceTraceme,
+		p.BpfboxSocketAccept,
+		p.BpfboxSocketBind,
+		p.BpfboxSocketConnect,
+		p.BpfboxSocketCreate,
+		p.BpfboxSocketListen,
+		p.BpfboxSocketRecvmsg,
+		p.BpfboxSocketSendmsg,
+		p.BpfboxSocketShutdown,
+		p.BpfboxTaskKill,
 	)
 }
 
