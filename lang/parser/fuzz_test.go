@@ -11,6 +11,7 @@ import (
 	"github.com/rogpeppe/go-internal/txtar"
 
 	"github.com/bpfbox/bpfbox/lang/ast"
+	"github.com/bpfbox/bpfbox/lang/diag"
 )
 
 // parseWith runs one of the three parsing strategies alone on src.
@@ -51,10 +52,13 @@ func compareStrategies(t *testing.T, src []byte) {
 	}
 	// On any input, the recovery parser gives the same tree and errors
 	// whether or not it tries the fast entry parsers first.
+	// (Past the error limit, recovery is best effort: it skips participle.)
 	if len(src) < 1<<16 {
 		e1, _, n1 := parseWith(src, "entries")
 		e2, _, n2 := parseWith(src, "entries-participle")
-		if n1 != n2 || fullDump(e1) != fullDump(e2) {
+		_, l := Parse("f.bbx", src)
+		capped := slices.ContainsFunc(l, func(d diag.Diagnostic) bool { return d.Code == CodeTooManyErrors })
+		if !capped && (n1 != n2 || fullDump(e1) != fullDump(e2)) {
 			t.Fatalf("fast entry parsers change recovery (%d vs %d errors):\n%s", n1, n2, treeDiff(e2, e1))
 		}
 	}

@@ -178,15 +178,20 @@ type entry struct {
 // and are much cheaper than a participle run per entry); participle parses
 // the entries they reject, to find and describe the error.
 func (p *builder) parseEntry(i, end int) (*entry, *entryError) {
+	stop := i
 	if !p.participleOnly {
-		if e, ok := p.fastEntry(i, end); ok {
+		e, at, ok := p.fastEntry(i, end)
+		if ok && at == end {
 			return e, nil
+		}
+		if ok {
+			stop = at // a complete entry, then junk
 		}
 	}
 	if p.errs.full && !p.participleOnly {
 		// Past the error limit nothing is reported: skip the entry
 		// without the cost of a participle run.
-		return nil, &entryError{at: i, err: errors.New("error limit reached")}
+		return nil, &entryError{at: stop, err: errors.New("error limit reached")}
 	}
 	toks := p.lx.toks
 	slice := make([]lexer.Token, end-i+1)
@@ -220,13 +225,13 @@ func (p *builder) parseEntry(i, end int) (*entry, *entryError) {
 	return e, nil
 }
 
-// fastEntry parses toks[i:end] with the fast path; ok only when that
-// consumed exactly the entry. It never looks at toks[end] before
-// succeeding, since every entry ends with a closing token.
-func (p *builder) fastEntry(i, end int) (*entry, bool) {
+// fastEntry parses an entry at toks[i] with the fast path and says where it
+// stopped; the entry is toks[i:end] when ok and stop == end. It never looks
+// past the entry's closing token, so it does not matter that toks[end] is
+// not the EOF participle sees there.
+func (p *builder) fastEntry(i, end int) (e *entry, stop int, ok bool) {
 	fp := &fastParser{b: p, toks: p.lx.toks, ends: p.lx.ends, i: i}
-	e := &entry{}
-	ok := false
+	e = &entry{}
 	switch t := fp.toks[i]; {
 	case isPunct(t, "#!["):
 		e.inner, ok = fp.innerAttr()
@@ -237,7 +242,7 @@ func (p *builder) fastEntry(i, end int) (*entry, bool) {
 	case t.Type == tokIdent:
 		e.item, ok = fp.rule(nil)
 	}
-	return e, ok && fp.i == end
+	return e, fp.i, ok && fp.i <= end
 }
 
 // entryEnd finds where the entry starting at toks[i] ends: before the next
