@@ -78,7 +78,7 @@ func parseScript(t *testing.T, text string) []command {
 	return cmds
 }
 
-func driverPath(t *testing.T) string {
+func driverPath(t testing.TB) string {
 	dir := os.Getenv(privileged.EnvDrivers)
 	if dir == "" {
 		dir = "/opt/bpfbox/drivers"
@@ -92,7 +92,7 @@ func driverPath(t *testing.T) string {
 
 // compileText checks and compiles policy files into a decoded bundle,
 // through the same stages as bpfboxc compile.
-func compileText(t *testing.T, inputs []check.Input) *bundle.Bundle {
+func compileText(t testing.TB, inputs []check.Input) *bundle.Bundle {
 	t.Helper()
 	pol, diags := check.Check(inputs, check.Options{ReadFile: os.ReadFile})
 	if diags.HasErrors() {

@@ -21,6 +21,11 @@
 //   ioctl:PATH       open PATH read-only and ioctl(FIONREAD) it
 //   copy:SRC:DST     copy file SRC to DST (mode 0755)
 //   waitfor:PATH     wait (up to a minute) until PATH exists
+//   bench:KIND:N:DIR run a loop N times and print "bench:KIND:N:DIR ok NS" with
+//                    the nanoseconds per iteration; KIND is open (open and
+//                    close DIR/f), create (create DIR/cN, write 32 bytes, close,
+//                    unlink) or launch (fork, exec this program with no
+//                    arguments, wait)
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -32,6 +37,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/bpf.h>
 
@@ -51,6 +57,8 @@ static const char *errname(int e)
 
 static void report(const char *step, int err)
 {
+	if (err < 0)
+		return; /* the step printed its own line */
 	if (err)
 		printf("%s %s\n", step, errname(err));
 	else
@@ -87,6 +95,64 @@ static int do_open(const char *spec)
 }
 
 static int step(const char *s);
+static char *self_path;
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* bench runs one benchmark loop and prints its result line itself. */
+static int bench(const char *s)
+{
+	char kind[16], dir[3500];
+	long n;
+	if (sscanf(s, "bench:%15[^:]:%ld:%3499s", kind, &n, dir) != 3 || n <= 0)
+		return EINVAL;
+	char path[4096];
+	long long start = now_ns();
+	for (long i = 0; i < n; i++) {
+		if (!strcmp(kind, "open")) {
+			snprintf(path, sizeof path, "%s/f", dir);
+			int fd = open(path, O_RDONLY);
+			if (fd < 0)
+				return errno;
+			close(fd);
+		} else if (!strcmp(kind, "create")) {
+			snprintf(path, sizeof path, "%s/c%ld", dir, i);
+			int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+			if (fd < 0)
+				return errno;
+			if (write(fd, "0123456789abcdef0123456789abcdef", 32) != 32) {
+				close(fd);
+				return EIO;
+			}
+			close(fd);
+			if (unlink(path))
+				return errno;
+		} else if (!strcmp(kind, "launch")) {
+			pid_t pid = fork();
+			if (pid < 0)
+				return errno;
+			if (pid == 0) {
+				char *argv[] = {self_path, NULL};
+				execv(self_path, argv);
+				_exit(127);
+			}
+			int status;
+			waitpid(pid, &status, 0);
+			if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+				return ECHILD;
+		} else {
+			return EINVAL;
+		}
+	}
+	printf("%s ok %lld\n", s, (now_ns() - start) / n);
+	fflush(stdout);
+	return -1; /* reported */
+}
 
 static void *thread_main(void *arg)
 {
@@ -193,6 +259,8 @@ static int step(const char *s)
 		close(out);
 		return err;
 	}
+	if (!strncmp(s, "bench:", 6))
+		return bench(s);
 	if (!strncmp(s, "waitfor:", 8)) {
 		for (int i = 0; i < 6000; i++) {
 			if (!access(s + 8, F_OK))
@@ -242,6 +310,7 @@ static int step(const char *s)
 
 int main(int argc, char **argv)
 {
+	self_path = argv[0];
 	for (int i = 1; i < argc; i++) {
 		const char *s = argv[i];
 		if (!strcmp(s, "child")) {
