@@ -34,7 +34,7 @@
 // tracefs, debugfs, tmpfs on /tmp and /run; PATH starts with
 // /opt/bpfbox/bin (bpfboxc, bpfbox-run), then busybox's applets. The
 // environment has BPFBOX_VM=1, BPFBOX_KERNEL (6.1 or 6.12), BPFBOX_DRIVERS.
-// No network; stdin is empty; one vCPU and 1 GiB of memory. Timing is
+// No network; stdin is empty; one vCPU (--smp N for more) and 1 GiB of memory. Timing is
 // emulated: compare ratios measured in one run, never absolute times.
 //
 // Kernels are fetched once as Debian packages (apt-get download; 6.12

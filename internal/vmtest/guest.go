@@ -44,6 +44,9 @@ type Guest struct {
 	Nonce string
 	// Qemu is the emulator to run; default qemu-system-x86_64.
 	Qemu string
+	// CPUs is the number of virtual CPUs; default 1 (TCG emulates each on a
+	// host thread: more only help tests that need real parallelism).
+	CPUs int
 }
 
 // A Result is how a guest ended.
@@ -148,8 +151,9 @@ func (g *Guest) Run(ctx context.Context) (Result, error) {
 	if qemu == "" {
 		qemu = "qemu-system-x86_64"
 	}
+	cpus := max(g.CPUs, 1)
 	cmd := exec.CommandContext(ctx, qemu,
-		"-accel", "tcg", "-cpu", "max", "-m", "1024", "-smp", "1",
+		"-accel", "tcg", "-cpu", "max", "-m", "1024", "-smp", strconv.Itoa(cpus),
 		"-nographic", "-no-reboot", "-nic", "none",
 		"-kernel", g.Kernel.Vmlinuz, "-initrd", initrd.Name(),
 		"-append", "console=ttyS0 quiet panic=-1")

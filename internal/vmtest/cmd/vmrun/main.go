@@ -25,7 +25,7 @@ const (
 	exitHarness = 125 // the VM could not run the command (as env(1) does)
 )
 
-const usage = `usage: go run ./internal/vmtest/cmd/vmrun [--kernel 6.1|6.12] [--file SRC[=DST]]... [--timeout D] -- COMMAND [ARGS...]
+const usage = `usage: go run ./internal/vmtest/cmd/vmrun [--kernel 6.1|6.12] [--file SRC[=DST]]... [--timeout D] [--smp N] -- COMMAND [ARGS...]
        go run ./internal/vmtest/cmd/vmrun --kernel 6.1|6.12 --fetch
 
 Boots a Debian stock kernel in qemu (software emulation; BPF LSM is active on
@@ -66,6 +66,7 @@ func vmrun(args []string) int {
 	kernel := fl.String("kernel", "6.12", "kernel to boot: "+strings.Join(vmtest.KernelNames(), " or "))
 	var files fileFlag
 	fl.Var(&files, "file", "copy host file or directory `SRC` into the guest at DST (relative to /root; default: its base name); repeatable")
+	cpus := fl.Int("smp", 1, "virtual CPUs of the guest")
 	timeout := fl.Duration("timeout", 5*time.Minute, "kill the VM if COMMAND has not finished after this long (boot included)")
 	fetch := fl.Bool("fetch", false, "only fetch the kernel and print the path of its vmlinuz")
 	if err := fl.Parse(args); err != nil {
@@ -149,6 +150,7 @@ func vmrun(args []string) int {
 		Script:  strings.Join(quoted, " ") + "\n",
 		Env:     vmtest.GuestEnv(fk),
 		Timeout: *timeout,
+		CPUs:    *cpus,
 		Console: os.Stdout,
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -21,7 +21,7 @@ import (
 	"github.com/bpfbox/bpfbox/internal/vmtest"
 )
 
-const usage = `usage: go run ./internal/vmtest/cmd/vmtest [--kernel 6.1,6.12] [--parallel] [--run REGEX] [--timeout D] [PKG...] [-- TESTFLAGS...]
+const usage = `usage: go run ./internal/vmtest/cmd/vmtest [--kernel 6.1,6.12] [--parallel] [--run REGEX] [--timeout D] [--smp N] [PKG...] [-- TESTFLAGS...]
 
 Runs the privileged tests (test packages importing internal/privileged) as
 root in qemu: finds the packages among PKG (default ./...), compiles their tests
@@ -48,6 +48,7 @@ func vmtestMain(args []string) int {
 	}
 	kernels := fl.String("kernel", strings.Join(vmtest.KernelNames(), ","), "comma-separated kernels to boot")
 	runRE := fl.String("run", "", "run only tests matching `REGEX` (-test.run)")
+	cpus := fl.Int("smp", 1, "virtual CPUs of the guest")
 	timeout := fl.Duration("timeout", 20*time.Minute, "kill a kernel's VM if its tests have not finished after this long")
 	parallel := fl.Bool("parallel", false, "boot the kernels at the same time (one core each); consoles are printed per kernel when it finishes")
 	counts := fl.String("counts", "", "also write \"PASSED FAILED SKIPPED\" to `FILE` (for scripts)")
@@ -122,6 +123,7 @@ func vmtestMain(args []string) int {
 			Script:  script,
 			Env:     vmtest.GuestEnv(fk),
 			Timeout: *timeout,
+			CPUs:    *cpus,
 			Console: console,
 			Line:    report.Line,
 			Nonce:   report.Nonce,
