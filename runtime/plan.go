@@ -124,6 +124,7 @@ func NewPlan(b *bundle.Bundle, opt Options) (*Plan, error) {
 		p.Profiles = append(p.Profiles, enforce.EnforceProfile{
 			FsDfa:       pr.FSDFA,
 			Flags:       flags,
+			Watch:       watchedModes(b, pr.FSDFA),
 			NetFirst:    pr.Net.First,
 			NetCount:    pr.Net.Count,
 			SignalFirst: pr.Signal.First,
@@ -173,6 +174,24 @@ func NewPlan(b *bundle.Bundle, opt Options) (*Plan, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// watchedModes are the fs modes of the deny, taint and audit entries that
+// DFA id's accepting states list: an untainted access requesting none of them
+// is allowed whatever its path, so the kernel need not walk it.
+func watchedModes(b *bundle.Bundle, id uint32) uint32 {
+	var m uint64
+	for _, a := range b.DFAs[id].Accept {
+		if uint64(a.First)+uint64(a.Count) > uint64(len(b.Entries)) {
+			return ^uint32(0) // malformed: watch everything
+		}
+		for _, e := range b.Entries[a.First : a.First+a.Count] {
+			if policy.Action(e.Action) != policy.Allow || e.Flags&bundle.FlagAudit != 0 {
+				m |= e.Modes
+			}
+		}
+	}
+	return uint32(m)
 }
 
 // vet refuses what cannot be enforced and collects warnings for what is not

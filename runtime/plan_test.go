@@ -13,6 +13,7 @@ import (
 	"github.com/bpfbox/bpfbox/compiler/bundle"
 	"github.com/bpfbox/bpfbox/compiler/decide"
 	"github.com/bpfbox/bpfbox/lang/check"
+	"github.com/bpfbox/bpfbox/lang/policy"
 )
 
 // compileFiles compiles the .bbx files of an archive into a decoded bundle,
@@ -131,7 +132,7 @@ func renderPlan(p *Plan) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "config exec_dfa=%d flags=%d profiles=%d\n", p.Config.ExecDfa, p.Config.Flags, p.Config.NumProfiles)
 	for i, pr := range p.Profiles {
-		fmt.Fprintf(&b, "profile %d fs_dfa=%d flags=%d", i, pr.FsDfa, pr.Flags)
+		fmt.Fprintf(&b, "profile %d fs_dfa=%d flags=%d watch=%s", i, pr.FsDfa, pr.Flags, policy.FSMode(pr.Watch))
 		for _, r := range []struct {
 			name         string
 			first, count uint32

@@ -141,6 +141,10 @@ struct profile {
 	__u32 signal_first, signal_count;
 	__u32 ptrace_first, ptrace_count;
 	__u32 cap_first, cap_count;
+	/* fs modes of the profile's deny, taint and audit entries: an untainted
+	 * access requesting none of them is allowed without a walk (no rule can
+	 * refuse, taint or log it) */
+	__u32 watch;
 };
 
 struct config {
@@ -584,6 +588,16 @@ static __always_inline void gather_init(struct gather *g, __u64 requested, __u32
 	g->transition_rule = NONE;
 }
 
+/* unwatched reports whether an access may be allowed without looking at
+ * its path: the process is untainted and no deny, taint or audit rule of its
+ * profile names a requested mode. */
+static __always_inline int unwatched(struct task_struct *task, struct task_state *st, __u32 requested)
+{
+	__u32 pidx = st->profile - 1;
+	struct profile *prof = bpf_map_lookup_elem(&profiles, &pidx);
+	return prof && !(requested & prof->watch) && !is_tainted(task, st);
+}
+
 /* decide computes the decision for a confined access whose path is already in
  * ev->path (len < 0: it could not be resolved), as conclude. */
 static __always_inline int decide(struct task_struct *task, struct task_state *st, struct event *ev,
@@ -637,7 +651,7 @@ int BPF_PROG(bpfbox_file_open, struct file *file, int ret)
 		requested |= MODE_READ;
 	if (fmode & FMODE_WRITE)
 		requested |= (fflags & O_APPEND) ? MODE_APPEND : MODE_WRITE;
-	if (!requested)
+	if (!requested || unwatched(task, st, requested))
 		return 0;
 	struct event *ev = bpf_task_storage_get(&scratch, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!ev)
@@ -662,7 +676,7 @@ int BPF_PROG(bpfbox_mmap_file, struct file *file, unsigned long reqprot, unsigne
 	struct task_state *st = bpf_task_storage_get(&tasks, task, 0, 0);
 	if (!st || !st->profile)
 		return 0;
-	if (BPF_CORE_READ(file, f_flags) & __FMODE_EXEC)
+	if ((BPF_CORE_READ(file, f_flags) & __FMODE_EXEC) || unwatched(task, st, MODE_MAP))
 		return 0;
 	struct event *ev = bpf_task_storage_get(&scratch, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!ev)
@@ -772,6 +786,8 @@ static __always_inline long build_path(struct task_struct *task, struct event *e
 static __always_inline int check_path(struct task_struct *task, struct task_state *st, __u32 op, __u32 mode,
 				      struct vfsmount *mnt, struct dentry *dentry)
 {
+	if (unwatched(task, st, mode))
+		return 0;
 	struct event *ev = bpf_task_storage_get(&scratch, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!ev)
 		return 1;
@@ -937,7 +953,7 @@ int BPF_PROG(bpfbox_file_mprotect, struct vm_area_struct *vma, unsigned long req
 	if (!st)
 		return 0;
 	struct file *file = BPF_CORE_READ(vma, vm_file);
-	if (!file || (BPF_CORE_READ(file, f_flags) & __FMODE_EXEC))
+	if (!file || (BPF_CORE_READ(file, f_flags) & __FMODE_EXEC) || unwatched(task, st, MODE_MAP))
 		return 0;
 	struct event *ev = bpf_task_storage_get(&scratch, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!ev)
@@ -957,7 +973,7 @@ int BPF_PROG(bpfbox_file_ioctl, struct file *file, unsigned int cmd, unsigned lo
 		return prior(ret);
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct task_state *st = confined(task);
-	if (!st)
+	if (!st || unwatched(task, st, MODE_IOCTL))
 		return 0;
 	struct event *ev = bpf_task_storage_get(&scratch, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!ev)

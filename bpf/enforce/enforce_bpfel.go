@@ -131,6 +131,7 @@ type EnforceProfile struct {
 	PtraceCount uint32
 	CapFirst    uint32
 	CapCount    uint32
+	Watch       uint32
 }
 
 type EnforceTaskState struct {
