@@ -41,10 +41,15 @@
 // an event saying so; so is an access when the kernel cannot allocate the
 // per-thread buffers to decide it.
 //
-// Not yet enforced (NewPlan refuses or warns): #[func] and #[kfunc] scopes
-// (refused: the bundle is not applied), net, signal, ptrace and cap rules
-// (warned: they have no effect). Processes already running when a bundle is
-// applied stay unconfined until they exec.
+// Net, signal, ptrace and cap rules are enforced by the hooks of
+// bpf/enforce/netsig.h with the same decision procedure.
+//
+// Not yet enforced: #[func] and #[kfunc] scopes; NewPlan refuses bundles that
+// use them, so that no policy is applied weaker than written. Processes
+// already running when a bundle is applied stay unconfined until they exec.
+//
+// Cost: an untainted access whose modes no deny, taint or audit rule of the
+// profile names is allowed without resolving its path (profile.watch).
 package runtime
 
 import (
