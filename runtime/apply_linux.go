@@ -24,6 +24,8 @@ type Enforcer struct {
 	linkNames []string // the hook of links[i]
 	events    *ringbuf.Reader
 	dec       *Decoder
+
+	scopeProgs []*ebpf.Program // fentry/fexit, one pair per #[kfunc]
 }
 
 // Counters are what the kernel programs could not do.
@@ -47,6 +49,9 @@ func CheckThisKernel() error {
 // everything loaded so far is closed.
 func Apply(b *bundle.Bundle, plan *Plan) (_ *Enforcer, err error) {
 	if err := CheckThisKernel(); err != nil {
+		return nil, err
+	}
+	if err := checkScopes(plan); err != nil {
 		return nil, err
 	}
 	if err := rlimit.RemoveMemlock(); err != nil {
@@ -86,6 +91,10 @@ func Apply(b *bundle.Bundle, plan *Plan) (_ *Enforcer, err error) {
 		return nil, fmt.Errorf("apply bundle: open event ring buffer: %w", err)
 	}
 	e.dec = NewDecoder(b, bootOffset())
+	// Scope probes before any hook that confines.
+	if err := e.attachScopes(spec, plan); err != nil {
+		return nil, fmt.Errorf("apply bundle: %w", err)
+	}
 	// State tracking first, the exec hook (which confines) last, so that no
 	// process is confined before every hook that must see it is live.
 	attach := []struct {
@@ -226,6 +235,10 @@ func (e *Enforcer) Close() error {
 		errs = append(errs, e.events.Close())
 		e.events = nil
 	}
+	for _, p := range e.scopeProgs {
+		errs = append(errs, p.Close())
+	}
+	e.scopeProgs = nil
 	errs = append(errs, e.objs.Close())
 	return errors.Join(errs...)
 }

@@ -58,6 +58,7 @@ import (
 
 	"github.com/bpfbox/bpfbox/bpf/enforce"
 	"github.com/bpfbox/bpfbox/compiler/bundle"
+	"github.com/bpfbox/bpfbox/lang/glob"
 	"github.com/bpfbox/bpfbox/lang/policy"
 )
 
@@ -82,6 +83,9 @@ type Plan struct {
 	Accepts  []enforce.EnforceAccept
 	Entries  []enforce.EnforceEntry
 
+	// Scopes are the functions to probe, one per scope id of the bundle.
+	Scopes []ScopeProbe
+
 	// Warnings name the rules whose operations this version does not yet
 	// confine; apply prints them.
 	Warnings []string
@@ -94,9 +98,30 @@ const (
 	profileTainted  = 1 << 1
 )
 
-// NewPlan computes the map contents for b. It refuses bundles whose rules
-// this version cannot enforce faithfully (scoped rules), so that a policy is
-// never applied weaker than written without the user knowing.
+// MaxScopes is how many scope ids the kernel programs count per thread.
+const MaxScopes = int(enforce.EnforceScopeLimitsSCOPE_MAX)
+
+// ScopeProbe is a function whose entry and return the kernel must see: a
+// user function (uprobe and uretprobe on Binary) or a kernel function
+// (fentry and fexit). ID is the bundle's scope id, the probes' cookie.
+type ScopeProbe struct {
+	ID     uint32
+	Kind   policy.ScopeKind
+	Symbol string
+	Binary string // FuncScope: the executable or library that holds Symbol
+	Rule   string // FILE:LINE:COL of the first rule under the scope, for errors
+}
+
+func (s ScopeProbe) String() string {
+	if s.Kind == policy.KFuncScope {
+		return fmt.Sprintf("#[kfunc %q]", s.Symbol)
+	}
+	return fmt.Sprintf("#[func %q in %q]", s.Symbol, s.Binary)
+}
+
+// NewPlan computes the map contents for b. It refuses bundles it cannot
+// enforce faithfully, so that a policy is never applied weaker than written
+// without the user knowing.
 func NewPlan(b *bundle.Bundle, opt Options) (*Plan, error) {
 	if len(b.Profiles) == 0 {
 		return nil, fmt.Errorf("plan bundle: it has no profiles")
@@ -178,6 +203,9 @@ func NewPlan(b *bundle.Bundle, opt Options) (*Plan, error) {
 	if err := p.vet(b); err != nil {
 		return nil, err
 	}
+	if err := p.planScopes(b); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -199,17 +227,62 @@ func watchedModes(b *bundle.Bundle, id uint32) uint32 {
 	return uint32(m)
 }
 
+// planScopes names the function behind every scope id. A #[func] without
+// `in` is probed in the profile's executable, which must then be named by a
+// literal path: uprobes attach to a file, and a glob's files are not known
+// until they are exec'd.
+func (p *Plan) planScopes(b *bundle.Bundle) error {
+	if len(b.Scopes) > MaxScopes {
+		return fmt.Errorf("plan bundle: %d function scopes (#[func], #[kfunc]); the kernel programs count at most %d per thread",
+			len(b.Scopes), MaxScopes)
+	}
+	firstRule := make([]string, len(b.Scopes)+1)
+	for r := range b.Rules {
+		if s := b.Rules[r].Scope; s != 0 && int(s) <= len(b.Scopes) && firstRule[s] == "" {
+			firstRule[s] = RulePos(b, uint32(r))
+		}
+	}
+	for i, sc := range b.Scopes {
+		sp := ScopeProbe{ID: uint32(i + 1), Kind: policy.ScopeKind(sc.Kind), Symbol: sc.Symbol, Rule: firstRule[i+1]}
+		switch sp.Kind {
+		case policy.KFuncScope:
+		case policy.FuncScope:
+			sp.Binary = sc.Lib
+			if sp.Binary == "" {
+				if int(sc.Profile) >= len(b.Profiles) {
+					return fmt.Errorf("plan bundle: scope %d (#[func %q]): profile %d out of range", i+1, sc.Symbol, sc.Profile)
+				}
+				pattern := b.Profiles[sc.Profile].Pattern
+				lit, ok := literalPath(pattern)
+				if !ok {
+					return fmt.Errorf("plan bundle: %s: #[func %q] is probed in the profile's executable, but the profile attaches to the glob %q: "+
+						"name the executable, #[func %q in \"/path/to/exe\"], or attach the profile to a literal path", sp.Rule, sc.Symbol, pattern, sc.Symbol)
+				}
+				sp.Binary = lit
+			}
+		default:
+			return fmt.Errorf("plan bundle: scope %d: unknown kind %d", i+1, sc.Kind)
+		}
+		p.Scopes = append(p.Scopes, sp)
+	}
+	return nil
+}
+
+func literalPath(pattern string) (string, bool) {
+	g, err := glob.Parse(pattern)
+	if err != nil {
+		return "", false
+	}
+	return g.Literal()
+}
+
 // vet refuses what cannot be enforced and collects warnings for what is not
 // yet confined.
 func (p *Plan) vet(b *bundle.Bundle) error {
-	for i, pr := range b.Profiles {
+	for _, pr := range b.Profiles {
 		for r := pr.Rules.First; r < pr.Rules.First+pr.Rules.Count && int(r) < len(b.Rules); r++ {
 			rule := &b.Rules[r]
 			pos := RulePos(b, r)
-			if rule.Scope != 0 {
-				return fmt.Errorf("plan bundle: %s: scoped rules (#[func], #[kfunc]) are not enforced by this version of bpfbox-run; "+
-					"remove the scope or the rule (profile %s)", pos, b.Profiles[i].Pattern)
-			}
 			if policy.Kind(rule.Kind) != policy.FS {
 				continue // net, signal, ptrace and cap rules are enforced whole
 			}

@@ -93,7 +93,9 @@ func TestPlanGolden(t *testing.T) {
 			}
 			p, err := NewPlan(b, opt)
 			if err != nil {
-				t.Fatalf("NewPlan: %v", err)
+				// an archive with an "error" file expects NewPlan to refuse
+				updateOrCompare(t, file, ar, "error", err.Error()+"\n")
+				return
 			}
 			got := renderPlan(p)
 			for _, path := range paths {
@@ -162,6 +164,9 @@ func renderPlan(p *Plan) string {
 			fmt.Fprintf(&b, " target=%d", e.Target)
 		}
 		b.WriteByte('\n')
+	}
+	for _, s := range p.Scopes {
+		fmt.Fprintf(&b, "scope %d %s rule=%s\n", s.ID, s, s.Rule)
 	}
 	for _, w := range p.Warnings {
 		fmt.Fprintf(&b, "warning %s\n", w)

@@ -374,6 +374,8 @@ static __always_inline struct accept *run(__u32 id, const char *path, __u32 len)
 	return a;
 }
 
+#include "scope.h"
+
 /* ---- decision: the algorithm of compiler/decide ---- */
 
 /* gather collects what the active entries of an accepting state say about
@@ -389,6 +391,8 @@ struct gather {
 	__u32 arg_mask;
 	__u32 target;
 	__u32 deny_rule, taint_rule, grant_rule, audit_rule, transition_rule;
+	struct scope_state *scopes; /* the thread's scopes (scope.h), or NULL */
+	__u64 usp, tramp;
 };
 
 #define TARGET_PROFILE 5 /* lang/policy.TargetProfile */
@@ -401,7 +405,7 @@ static long gather_step(__u32 i, struct gather *g)
 	struct entry *e = bpf_map_lookup_elem(&entries, &key);
 	if (!e)
 		return 1;
-	if (e->scope != 0) /* scoped rules: the runtime refuses them for now */
+	if (e->scope != 0 && !scope_active(g->scopes, g->usp, g->tramp, e->scope))
 		return 0;
 	__u64 m = e->modes & g->requested;
 	if (!m)
@@ -586,6 +590,9 @@ static __always_inline void gather_init(struct gather *g, __u64 requested, __u32
 	g->grant_rule = NONE;
 	g->audit_rule = NONE;
 	g->transition_rule = NONE;
+	g->scopes = NULL; /* scoped entries inactive unless scope_lookup finds some */
+	g->usp = 0;
+	g->tramp = 0;
 }
 
 /* unwatched reports whether an access may be allowed without looking at
@@ -612,6 +619,7 @@ static __always_inline int decide(struct task_struct *task, struct task_state *s
 	if (len >= 0) {
 		struct accept *a = run(prof->fs_dfa, ev->path, len);
 		if (a) {
+			g.scopes = scope_lookup(task, &g.usp, &g.tramp);
 			g.first = a->first;
 			g.count = a->count;
 			bpf_loop(g.count, gather_step, &g, 0);

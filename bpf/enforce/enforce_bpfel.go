@@ -134,6 +134,18 @@ type EnforceProfile struct {
 	Watch       uint32
 }
 
+type EnforceScopeLimits uint32
+
+const (
+	EnforceScopeLimitsSCOPE_MAX EnforceScopeLimits = 64
+)
+
+type EnforceScopeState struct {
+	_     structs.HostLayout
+	Depth [64]uint16
+	Sp    [64]uint64
+}
+
 type EnforceTaskState struct {
 	_              structs.HostLayout
 	Profile        uint32
@@ -156,6 +168,8 @@ const (
 	EnforceMapEvents                   = "events"
 	EnforceMapPathbufs                 = "pathbufs"
 	EnforceMapProfiles                 = "profiles"
+	EnforceMapScopeCounters            = "scope_counters"
+	EnforceMapScopes                   = "scopes"
 	EnforceMapScratch                  = "scratch"
 	EnforceMapTaints                   = "taints"
 	EnforceMapTasks                    = "tasks"
@@ -182,6 +196,12 @@ const (
 	EnforceProgBpfboxPathUnlink        = "bpfbox_path_unlink"
 	EnforceProgBpfboxPtraceAccessCheck = "bpfbox_ptrace_access_check"
 	EnforceProgBpfboxPtraceTraceme     = "bpfbox_ptrace_traceme"
+	EnforceProgBpfboxScopeExec         = "bpfbox_scope_exec"
+	EnforceProgBpfboxScopeFentry       = "bpfbox_scope_fentry"
+	EnforceProgBpfboxScopeFexit        = "bpfbox_scope_fexit"
+	EnforceProgBpfboxScopeLongjmp      = "bpfbox_scope_longjmp"
+	EnforceProgBpfboxScopeUprobe       = "bpfbox_scope_uprobe"
+	EnforceProgBpfboxScopeUretprobe    = "bpfbox_scope_uretprobe"
 	EnforceProgBpfboxSocketAccept      = "bpfbox_socket_accept"
 	EnforceProgBpfboxSocketBind        = "bpfbox_socket_bind"
 	EnforceProgBpfboxSocketConnect     = "bpfbox_socket_connect"
@@ -191,9 +211,12 @@ const (
 	EnforceProgBpfboxSocketSendmsg     = "bpfbox_socket_sendmsg"
 	EnforceProgBpfboxSocketShutdown    = "bpfbox_socket_shutdown"
 	EnforceProgBpfboxTaskKill          = "bpfbox_task_kill"
+	EnforceVarKfuncScope               = "kfunc_scope"
 	EnforceVarUnusedEvent              = "unused_event"
 	EnforceVarUnusedEventFlag          = "unused_event_flag"
 	EnforceVarUnusedOp                 = "unused_op"
+	EnforceVarUnusedScopeLimits        = "unused_scope_limits"
+	EnforceVarUnusedScopeState         = "unused_scope_state"
 )
 
 // LoadEnforce returns the embedded CollectionSpec for Enforce.
@@ -260,6 +283,12 @@ type EnforceProgramSpecs struct {
 	BpfboxPathUnlink        *ebpf.ProgramSpec `ebpf:"bpfbox_path_unlink"`
 	BpfboxPtraceAccessCheck *ebpf.ProgramSpec `ebpf:"bpfbox_ptrace_access_check"`
 	BpfboxPtraceTraceme     *ebpf.ProgramSpec `ebpf:"bpfbox_ptrace_traceme"`
+	BpfboxScopeExec         *ebpf.ProgramSpec `ebpf:"bpfbox_scope_exec"`
+	BpfboxScopeFentry       *ebpf.ProgramSpec `ebpf:"bpfbox_scope_fentry"`
+	BpfboxScopeFexit        *ebpf.ProgramSpec `ebpf:"bpfbox_scope_fexit"`
+	BpfboxScopeLongjmp      *ebpf.ProgramSpec `ebpf:"bpfbox_scope_longjmp"`
+	BpfboxScopeUprobe       *ebpf.ProgramSpec `ebpf:"bpfbox_scope_uprobe"`
+	BpfboxScopeUretprobe    *ebpf.ProgramSpec `ebpf:"bpfbox_scope_uretprobe"`
 	BpfboxSocketAccept      *ebpf.ProgramSpec `ebpf:"bpfbox_socket_accept"`
 	BpfboxSocketBind        *ebpf.ProgramSpec `ebpf:"bpfbox_socket_bind"`
 	BpfboxSocketConnect     *ebpf.ProgramSpec `ebpf:"bpfbox_socket_connect"`
@@ -275,28 +304,33 @@ type EnforceProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type EnforceMapSpecs struct {
-	Accepts  *ebpf.MapSpec `ebpf:"accepts"`
-	Classes  *ebpf.MapSpec `ebpf:"classes"`
-	Conf     *ebpf.MapSpec `ebpf:"conf"`
-	Counters *ebpf.MapSpec `ebpf:"counters"`
-	Dfas     *ebpf.MapSpec `ebpf:"dfas"`
-	Entries  *ebpf.MapSpec `ebpf:"entries"`
-	Events   *ebpf.MapSpec `ebpf:"events"`
-	Pathbufs *ebpf.MapSpec `ebpf:"pathbufs"`
-	Profiles *ebpf.MapSpec `ebpf:"profiles"`
-	Scratch  *ebpf.MapSpec `ebpf:"scratch"`
-	Taints   *ebpf.MapSpec `ebpf:"taints"`
-	Tasks    *ebpf.MapSpec `ebpf:"tasks"`
-	Trans    *ebpf.MapSpec `ebpf:"trans"`
+	Accepts       *ebpf.MapSpec `ebpf:"accepts"`
+	Classes       *ebpf.MapSpec `ebpf:"classes"`
+	Conf          *ebpf.MapSpec `ebpf:"conf"`
+	Counters      *ebpf.MapSpec `ebpf:"counters"`
+	Dfas          *ebpf.MapSpec `ebpf:"dfas"`
+	Entries       *ebpf.MapSpec `ebpf:"entries"`
+	Events        *ebpf.MapSpec `ebpf:"events"`
+	Pathbufs      *ebpf.MapSpec `ebpf:"pathbufs"`
+	Profiles      *ebpf.MapSpec `ebpf:"profiles"`
+	ScopeCounters *ebpf.MapSpec `ebpf:"scope_counters"`
+	Scopes        *ebpf.MapSpec `ebpf:"scopes"`
+	Scratch       *ebpf.MapSpec `ebpf:"scratch"`
+	Taints        *ebpf.MapSpec `ebpf:"taints"`
+	Tasks         *ebpf.MapSpec `ebpf:"tasks"`
+	Trans         *ebpf.MapSpec `ebpf:"trans"`
 }
 
 // EnforceVariableSpecs contains global variables before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type EnforceVariableSpecs struct {
-	UnusedEvent     *ebpf.VariableSpec `ebpf:"unused_event"`
-	UnusedEventFlag *ebpf.VariableSpec `ebpf:"unused_event_flag"`
-	UnusedOp        *ebpf.VariableSpec `ebpf:"unused_op"`
+	KfuncScope        *ebpf.VariableSpec `ebpf:"kfunc_scope"`
+	UnusedEvent       *ebpf.VariableSpec `ebpf:"unused_event"`
+	UnusedEventFlag   *ebpf.VariableSpec `ebpf:"unused_event_flag"`
+	UnusedOp          *ebpf.VariableSpec `ebpf:"unused_op"`
+	UnusedScopeLimits *ebpf.VariableSpec `ebpf:"unused_scope_limits"`
+	UnusedScopeState  *ebpf.VariableSpec `ebpf:"unused_scope_state"`
 }
 
 // EnforceObjects contains all objects after they have been loaded into the kernel.
@@ -319,19 +353,21 @@ func (o *EnforceObjects) Close() error {
 //
 // It can be passed to LoadEnforceObjects or ebpf.CollectionSpec.LoadAndAssign.
 type EnforceMaps struct {
-	Accepts  *ebpf.Map `ebpf:"accepts"`
-	Classes  *ebpf.Map `ebpf:"classes"`
-	Conf     *ebpf.Map `ebpf:"conf"`
-	Counters *ebpf.Map `ebpf:"counters"`
-	Dfas     *ebpf.Map `ebpf:"dfas"`
-	Entries  *ebpf.Map `ebpf:"entries"`
-	Events   *ebpf.Map `ebpf:"events"`
-	Pathbufs *ebpf.Map `ebpf:"pathbufs"`
-	Profiles *ebpf.Map `ebpf:"profiles"`
-	Scratch  *ebpf.Map `ebpf:"scratch"`
-	Taints   *ebpf.Map `ebpf:"taints"`
-	Tasks    *ebpf.Map `ebpf:"tasks"`
-	Trans    *ebpf.Map `ebpf:"trans"`
+	Accepts       *ebpf.Map `ebpf:"accepts"`
+	Classes       *ebpf.Map `ebpf:"classes"`
+	Conf          *ebpf.Map `ebpf:"conf"`
+	Counters      *ebpf.Map `ebpf:"counters"`
+	Dfas          *ebpf.Map `ebpf:"dfas"`
+	Entries       *ebpf.Map `ebpf:"entries"`
+	Events        *ebpf.Map `ebpf:"events"`
+	Pathbufs      *ebpf.Map `ebpf:"pathbufs"`
+	Profiles      *ebpf.Map `ebpf:"profiles"`
+	ScopeCounters *ebpf.Map `ebpf:"scope_counters"`
+	Scopes        *ebpf.Map `ebpf:"scopes"`
+	Scratch       *ebpf.Map `ebpf:"scratch"`
+	Taints        *ebpf.Map `ebpf:"taints"`
+	Tasks         *ebpf.Map `ebpf:"tasks"`
+	Trans         *ebpf.Map `ebpf:"trans"`
 }
 
 func (m *EnforceMaps) Close() error {
@@ -345,6 +381,8 @@ func (m *EnforceMaps) Close() error {
 		m.Events,
 		m.Pathbufs,
 		m.Profiles,
+		m.ScopeCounters,
+		m.Scopes,
 		m.Scratch,
 		m.Taints,
 		m.Tasks,
@@ -356,9 +394,12 @@ func (m *EnforceMaps) Close() error {
 //
 // It can be passed to LoadEnforceObjects or ebpf.CollectionSpec.LoadAndAssign.
 type EnforceVariables struct {
-	UnusedEvent     *ebpf.Variable `ebpf:"unused_event"`
-	UnusedEventFlag *ebpf.Variable `ebpf:"unused_event_flag"`
-	UnusedOp        *ebpf.Variable `ebpf:"unused_op"`
+	KfuncScope        *ebpf.Variable `ebpf:"kfunc_scope"`
+	UnusedEvent       *ebpf.Variable `ebpf:"unused_event"`
+	UnusedEventFlag   *ebpf.Variable `ebpf:"unused_event_flag"`
+	UnusedOp          *ebpf.Variable `ebpf:"unused_op"`
+	UnusedScopeLimits *ebpf.Variable `ebpf:"unused_scope_limits"`
+	UnusedScopeState  *ebpf.Variable `ebpf:"unused_scope_state"`
 }
 
 // EnforcePrograms contains all programs after they have been loaded into the kernel.
@@ -387,6 +428,12 @@ type EnforcePrograms struct {
 	BpfboxPathUnlink        *ebpf.Program `ebpf:"bpfbox_path_unlink"`
 	BpfboxPtraceAccessCheck *ebpf.Program `ebpf:"bpfbox_ptrace_access_check"`
 	BpfboxPtraceTraceme     *ebpf.Program `ebpf:"bpfbox_ptrace_traceme"`
+	BpfboxScopeExec         *ebpf.Program `ebpf:"bpfbox_scope_exec"`
+	BpfboxScopeFentry       *ebpf.Program `ebpf:"bpfbox_scope_fentry"`
+	BpfboxScopeFexit        *ebpf.Program `ebpf:"bpfbox_scope_fexit"`
+	BpfboxScopeLongjmp      *ebpf.Program `ebpf:"bpfbox_scope_longjmp"`
+	BpfboxScopeUprobe       *ebpf.Program `ebpf:"bpfbox_scope_uprobe"`
+	BpfboxScopeUretprobe    *ebpf.Program `ebpf:"bpfbox_scope_uretprobe"`
 	BpfboxSocketAccept      *ebpf.Program `ebpf:"bpfbox_socket_accept"`
 	BpfboxSocketBind        *ebpf.Program `ebpf:"bpfbox_socket_bind"`
 	BpfboxSocketConnect     *ebpf.Program `ebpf:"bpfbox_socket_connect"`
@@ -422,6 +469,12 @@ func (p *EnforcePrograms) Close() error {
 		p.BpfboxPathUnlink,
 		p.BpfboxPtraceAccessCheck,
 		p.BpfboxPtraceTraceme,
+		p.BpfboxScopeExec,
+		p.BpfboxScopeFentry,
+		p.BpfboxScopeFexit,
+		p.BpfboxScopeLongjmp,
+		p.BpfboxScopeUprobe,
+		p.BpfboxScopeUretprobe,
 		p.BpfboxSocketAccept,
 		p.BpfboxSocketBind,
 		p.BpfboxSocketConnect,

@@ -62,6 +62,8 @@ static __always_inline int decide_range(struct task_struct *task, struct task_st
 	gather_init(&g, ev->requested, arg_mask, target);
 	g.first = first;
 	g.count = count;
+	if (count)
+		g.scopes = scope_lookup(task, &g.usp, &g.tramp);
 	bpf_loop(count, gather_step, &g, 0);
 	return conclude(task, st, ev, prof, &g, 0, NULL);
 }
@@ -306,6 +308,8 @@ int BPF_PROG(bpfbox_capable, const struct cred *cred, struct user_namespace *ns,
 		gather_init(&g, requested, 1, NONE);
 		g.first = prof->cap_first;
 		g.count = prof->cap_count;
+		if (g.count)
+			g.scopes = scope_lookup(task, &g.usp, &g.tramp);
 		bpf_loop(g.count, gather_step, &g, 0);
 		int deny = g.deny_rule != NONE || (is_tainted(task, st) && (g.granted & requested) != requested);
 		return verdict(deny && !complain(prof));
