@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/tools/txtar"
 
+	"github.com/bpfbox/bpfbox/compiler"
 	"github.com/bpfbox/bpfbox/compiler/bundle"
 	"github.com/bpfbox/bpfbox/compiler/decide"
 	"github.com/bpfbox/bpfbox/internal/privileged"
@@ -44,25 +46,12 @@ func TestScopeScenarios(t *testing.T) {
 	}
 }
 
-func namedDriver(t *testing.T, name string) string {
-	t.Helper()
-	dir := os.Getenv(privileged.EnvDrivers)
-	if dir == "" {
-		dir = "/opt/bpfbox/drivers"
-	}
-	p := filepath.Join(dir, name)
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("driver: %v", err)
-	}
-	return p
-}
-
 // confinedCopy copies driver name to DIR/bin/confined and returns DIR and the copy.
-func confinedCopy(t *testing.T, name string) (dir, exe string) {
+func confinedCopy(t testing.TB, name string) (dir, exe string) {
 	t.Helper()
 	dir = t.TempDir()
 	exe = filepath.Join(dir, "bin", "confined")
-	data, err := os.ReadFile(namedDriver(t, name))
+	data, err := os.ReadFile(privileged.Driver(t, name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,9 +117,24 @@ func runScopeScenario(t *testing.T, file string) {
 		sections[f.Name] = string(f.Data)
 	}
 	dir, exe := confinedCopy(t, "bbxlogin")
-	drv := namedDriver(t, "bbxlogin")
+	drv := privileged.Driver(t, "bbxlogin")
 	expand := strings.NewReplacer("$EXE", exe, "$DIR", dir).Replace
-	b := compileText(t, []check.Input{{Name: "policy.bbx", Src: []byte(expand(sections["policy.bbx"]))}})
+	pol, diags := check.Check([]check.Input{{Name: "policy.bbx", Src: []byte(expand(sections["policy.bbx"]))}}, check.Options{})
+	if diags.HasErrors() {
+		t.Fatalf("check:\n%v", diags)
+	}
+	data, err := compiler.Compile(pol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundlePath := filepath.Join(dir, "policy.bundle")
+	if err := os.WriteFile(bundlePath, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b, err := bundle.Decode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
 	plan, err := NewPlan(b, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -175,15 +179,47 @@ func runScopeScenario(t *testing.T, file string) {
 	if diff := cmp.Diff(want, events); diff != "" {
 		t.Errorf("events (-want +got):\n%s", diff)
 	}
+	var requests, kernel []string
 	for _, c := range cmds {
 		if c.verb == "run" {
-			got, err := simulateLogin(b, exe, c.steps)
+			got, reqs, err := simulateLogin(b, exe, c.steps)
 			if err != nil {
 				t.Fatalf("script line %d: simulate: %v", c.line, err)
 			}
 			if diff := cmp.Diff(c.want, got); diff != "" {
 				t.Errorf("script line %d: compiler/decide disagrees with the expected output (-want +decide):\n%s", c.line, diff)
 			}
+			requests = append(requests, reqs...)
+			kernel = append(kernel, c.want...)
+		}
+	}
+	explainAgrees(t, bundlePath, requests, kernel)
+}
+
+// explainAgrees runs `bpfboxc explain --requests` over the requests the
+// simulation made (one per open, with func=/kfunc= for the functions the
+// thread was inside) and checks that each decision is what the kernel did.
+func explainAgrees(t *testing.T, bundlePath string, requests, kernel []string) {
+	t.Helper()
+	if len(requests) != len(kernel) {
+		t.Fatalf("%d requests for %d kernel results", len(requests), len(kernel))
+	}
+	cmd := exec.Command("bpfboxc", "explain", bundlePath, "--requests", "-")
+	cmd.Stdin = strings.NewReader(strings.Join(requests, "\n") + "\n")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("bpfboxc explain --requests: %v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != 2*len(requests) {
+		t.Fatalf("bpfboxc explain --requests: %d lines for %d requests:\n%s", len(lines), len(requests), out)
+	}
+	for i, req := range requests {
+		decision := strings.Fields(lines[2*i+1])[0]
+		res := kernel[i][strings.LastIndexByte(kernel[i], ' ')+1:]
+		want := map[string]string{"ok": "allow", "ENOENT": "allow", "EPERM": "deny"}[res]
+		if decision != want {
+			t.Errorf("explain %s: %s, the kernel said %s", req, lines[2*i+1], res)
 		}
 	}
 }
@@ -200,26 +236,31 @@ var loginKFuncs = map[string][]string{
 // which functions the thread is inside (decide.ScopeIDs, as explain --func
 // and --kfunc do). Threads and children start outside every function;
 // threads share the process's taint, children inherit it.
-func simulateLogin(b *bundle.Bundle, exe string, args []string) ([]string, error) {
+//
+// It also returns each open as an explain request ("EXE fs PATH MODES
+// [tainted] [func=SYM]... [kfunc=NAME]...").
+func simulateLogin(b *bundle.Bundle, exe string, args []string) (out, requests []string, err error) {
 	prof, ok := decide.Attach(b, exe)
 	if !ok {
-		return nil, fmt.Errorf("no profile attaches to %s", exe)
+		return nil, nil, fmt.Errorf("no profile attaches to %s", exe)
 	}
-	s := &loginSim{b: b, prof: prof, tainted: new(bool)}
+	s := &loginSim{b: b, exe: exe, prof: prof, tainted: new(bool)}
 	*s.tainted = b.Profiles[prof].Flags&bundle.ProfileTainted != 0
 	for _, a := range args {
 		if err := s.seq(a, nil); err != nil {
-			return s.out, err
+			return s.out, s.requests, err
 		}
 	}
-	return s.out, nil
+	return s.out, s.requests, nil
 }
 
 type loginSim struct {
-	b       *bundle.Bundle
-	prof    uint32
-	tainted *bool
-	out     []string
+	b        *bundle.Bundle
+	exe      string
+	prof     uint32
+	tainted  *bool
+	out      []string
+	requests []string
 }
 
 // errJump unwinds the simulation to the innermost jump(...).
@@ -291,12 +332,28 @@ func (s *loginSim) item(it string, funcs []string) error {
 	if !ok || strings.HasSuffix(rest, ":c") {
 		return fmt.Errorf("bad open %q", it)
 	}
-	scopes, _ := decide.ScopeIDs(s.b, s.prof, funcs, kfuncs)
+	scopes, unknown := decide.ScopeIDs(s.b, s.prof, funcs, kfuncs)
 	d, err := decide.Decide(s.b, decide.Request{Profile: s.prof, Kind: policy.FS, Path: path,
 		Modes: uint64(modes), Tainted: *s.tainted, Scopes: scopes})
 	if err != nil {
 		return err
 	}
+	req := fmt.Sprintf("%s fs %s %s", s.exe, path, modes)
+	if *s.tainted {
+		req += " tainted"
+	}
+	// explain refuses names no rule is scoped to (they change nothing)
+	for _, f := range funcs {
+		if !slices.Contains(unknown, "func "+f) {
+			req += " func=" + f
+		}
+	}
+	for _, f := range kfuncs {
+		if !slices.Contains(unknown, "kfunc "+f) {
+			req += " kfunc=" + f
+		}
+	}
+	s.requests = append(s.requests, req)
 	if d.Taints {
 		*s.tainted = true
 	}
