@@ -16,7 +16,10 @@ import (
 func checkFuncSymbol(path, symbol string) error {
 	f, err := elf.Open(path)
 	if err != nil {
-		return fmt.Errorf("open %s: %w", path, err)
+		if errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) {
+			return err // "open PATH: ..."
+		}
+		return fmt.Errorf("read ELF file %s: %w", path, err)
 	}
 	defer f.Close()
 	syms, errStatic := f.Symbols()

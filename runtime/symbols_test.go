@@ -24,7 +24,7 @@ func TestCheckFuncSymbol(t *testing.T) {
 		path, symbol, want string
 	}{
 		{self, "main.main", "is a Go program"},
-		{notELF, "main", "open " + notELF},
+		{notELF, "main", "read ELF file " + notELF + ": "},
 		{filepath.Join(dir, "absent"), "main", "no such file"},
 	}
 	if cc, err := exec.LookPath("gcc"); err == nil {
