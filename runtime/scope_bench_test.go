@@ -19,15 +19,16 @@ import (
 // function: bbxlogin times a loop of calls to bench_target, first with no
 // policy loaded (unprobed), then confined under a policy that scopes a rule
 // to bench_target (uprobe and uretprobe on every call). Reported: ns/call
-// of each and their ratio, from one run (TCG timings are only comparable
-// within a run).
+// of each and their ratio, and, as a scale, the cost of a getppid system call
+// (the scoped call's cost in system calls), from one run (TCG timings are
+// only comparable within a run).
 func BenchmarkScopedCall(b *testing.B) {
 	privileged.Require(b)
 	dir, exe := confinedCopy(b, "bbxlogin")
 	const calls = 20000
-	measure := func() float64 {
+	measure := func(step string) float64 {
 		b.Helper()
-		arg := fmt.Sprintf("bench:%d", calls)
+		arg := fmt.Sprintf("%s:%d", step, calls)
 		out, err := exec.Command(exe, arg).CombinedOutput()
 		if err != nil {
 			b.Fatalf("%s %s: %v\n%s", exe, arg, err, out)
@@ -59,14 +60,15 @@ func BenchmarkScopedCall(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var plain, probed float64
+	var plain, probed, syscall float64
 	for i := 0; i < b.N; i++ {
-		plain += measure()
+		plain += measure("bench")
+		syscall += measure("benchsys")
 		e, err := Apply(bun, plan)
 		if err != nil {
 			b.Fatal(err)
 		}
-		probed += measure()
+		probed += measure("bench")
 		if err := e.Close(); err != nil {
 			b.Fatal(err)
 		}
@@ -74,5 +76,7 @@ func BenchmarkScopedCall(b *testing.B) {
 	n := float64(b.N)
 	b.ReportMetric(plain/n, "ns/call-unprobed")
 	b.ReportMetric(probed/n, "ns/call-scoped")
+	b.ReportMetric(syscall/n, "ns/getppid")
 	b.ReportMetric(probed/plain, "ratio")
+	b.ReportMetric(probed/syscall, "syscalls/scoped-call")
 }

@@ -13,6 +13,7 @@
 //   jump(SEQ)            setjmp, run SEQ; a longjmp in SEQ comes back here
 //   longjmp              longjmp to the innermost jump(...)
 //   bench:N              time N calls of bench_target and print "bench:N NS" (ns per call)
+//   benchsys:N           time N getppid system calls and print "benchsys:N NS" (ns per call)
 // Paths cannot contain ',', '(' or ')'.
 //
 // The scoped functions are noipa (not inlined, cloned or turned into sibling
@@ -152,8 +153,11 @@ static void bench(const char *s, int len)
 	struct timespec t0, t1;
 	int x = 0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int sys = !strncmp(s, "benchsys:", 9);
+	if (sys)
+		n = atol(s + 9);
 	for (long i = 0; i < n; i++)
-		x = bench_target(x);
+		x = sys ? (int)syscall(SYS_getppid) : bench_target(x);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double ns = (t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec);
 	printf("%.*s %.1f\n", len, s, n > 0 ? ns / n : 0);
@@ -211,7 +215,7 @@ static void item(const char *s, int len)
 		report(s, len, open_action(s, len, 0));
 	} else if (!strncmp(s, "openat2:", 8)) {
 		report(s, len, open_action(s, len, 1));
-	} else if (!strncmp(s, "bench:", 6)) {
+	} else if (!strncmp(s, "bench:", 6) || !strncmp(s, "benchsys:", 9)) {
 		bench(s, len);
 	} else {
 		report(s, len, EINVAL);
