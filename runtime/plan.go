@@ -44,9 +44,12 @@
 // Net, signal, ptrace and cap rules are enforced by the hooks of
 // bpf/enforce/netsig.h with the same decision procedure.
 //
-// Not yet enforced: #[func] and #[kfunc] scopes; NewPlan refuses bundles that
-// use them, so that no policy is applied weaker than written. Processes
-// already running when a bundle is applied stay unconfined until they exec.
+// Scopes: #[func] rules are active while the thread is inside the function
+// (uprobe/uretprobe pairs), #[kfunc] rules inside the kernel function
+// (fentry/fexit), counted per thread in task storage (bpf/enforce/scope.h,
+// docs/scopes.md); a longjmp out of a scoped function leaves its scope.
+// Processes already running when a bundle is applied stay unconfined until
+// they exec.
 //
 // Cost: an untainted access whose modes no deny, taint or audit rule of the
 // profile names is allowed without resolving its path (profile.watch).
