@@ -263,8 +263,8 @@ type nsRequest struct {
 }
 
 // stepRequests lists what the kernel decides for one bbxnet step, in order,
-// including what the kernel checks on its own: CAP_NET_RAW for a packet
-// socket, CAP_NET_BIND_SERVICE for a port below 1024, the open of
+// including what the kernel checks on its own: CAP_NET_RAW for a packet or
+// XDP socket, CAP_NET_BIND_SERVICE for a port below 1024, the open of
 // /proc/PID/environ before its ptrace read check.
 func stepRequests(step string, families map[string]string, spawned map[string]string) ([]nsRequest, error) {
 	f := strings.SplitN(step, ":", 3)
@@ -282,9 +282,13 @@ func stepRequests(step string, families map[string]string, spawned map[string]st
 		if len(g) != 4 {
 			return nil, bad
 		}
-		families[g[1]] = g[2]
-		r := []nsRequest{{line: "net " + g[2] + " create", errno: "EPERM"}}
-		if g[2] == "packet" {
+		fam := g[2]
+		if _, err := strconv.Atoi(fam); err == nil {
+			fam = "other" // a family no rule names (the driver takes its number)
+		}
+		families[g[1]] = fam
+		r := []nsRequest{{line: "net " + fam + " create", errno: "EPERM"}}
+		if g[2] == "packet" || g[2] == "44" { // AF_PACKET, AF_XDP
 			r = append(r, nsRequest{line: "cap net_raw", errno: "EPERM"})
 		}
 		return r, nil

@@ -12,7 +12,7 @@ import (
 // goldens (and the kernel tests that must agree with them) are written in:
 //
 //	EXE fs PATH MODES      [FLAGS]   e.g. /usr/bin/login fs /etc/shadow read|append tainted func=add_user
-//	EXE net FAMILY OPS     [FLAGS]
+//	EXE net FAMILY OPS     [FLAGS]   FAMILY: unix inet inet6 netlink packet, or other (a socket family no rule names)
 //	EXE signal SIG TARGET  [FLAGS]   TARGET: self child parent other or an executable path
 //	EXE ptrace MODE TARGET [FLAGS]
 //	EXE cap NAME           [FLAGS]
@@ -43,8 +43,10 @@ func ParseRequest(b *bundle.Bundle, line string) (Request, error) {
 	case "net":
 		r.Kind = policy.Net
 		fam, ok := policy.Lookup(policy.FamilyNames, args[0])
-		if !ok || fam == policy.FamilyAny {
-			return r, fmt.Errorf("parse request %q: unknown family %q", line, args[0])
+		if args[0] == "other" {
+			fam, ok = policy.FamilyAny, true // a family no rule can name: only net(any, …) applies
+		} else if !ok || fam == policy.FamilyAny {
+			return r, fmt.Errorf("parse request %q: unknown family %q (unix inet inet6 netlink packet, or other)", line, args[0])
 		}
 		r.Family = fam
 		r.Modes, err = parseModes(policy.NetOpNames, args[1])

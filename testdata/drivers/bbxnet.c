@@ -4,7 +4,7 @@
 // a profile attaches to) and read what the kernel allowed.
 //
 // Sockets live in slots A..Z.
-//   socket:S:FAMILY:TYPE  FAMILY unix inet inet6 netlink packet; TYPE stream dgram raw
+//   socket:S:FAMILY:TYPE  FAMILY unix inet inet6 netlink packet, or a number; TYPE stream dgram raw seqpacket
 //   bind:S:ADDR           ADDR: @abstract or /path (unix), 127.0.0.1:PORT (inet),
 //   connect:S:ADDR              [::1]:PORT (inet6), 0 (netlink: the kernel picks the port id)
 //   listen:S  accept:S:T (the new socket goes to slot T)  send:S  recv:S  shutdown:S  close:S
@@ -58,6 +58,8 @@ static const char *errname(int e)
 	case ENOTCONN: return "ENOTCONN";
 	case ESRCH: return "ESRCH";
 	case EAFNOSUPPORT: return "EAFNOSUPPORT";
+	case ESOCKTNOSUPPORT: return "ESOCKTNOSUPPORT";
+	case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
 	}
 	return strerror(e);
 }
@@ -187,6 +189,8 @@ static int do_socket(char **f, int n)
 		family = AF_NETLINK;
 	else if (!strcmp(f[2], "packet"))
 		family = AF_PACKET, proto = htons(ETH_P_ALL);
+	else if (f[2][0] >= '0' && f[2][0] <= '9')
+		family = atoi(f[2]); /* a family no rule names: AF_ALG is 38 */
 	else
 		return EINVAL;
 	if (!strcmp(f[3], "stream"))
@@ -195,6 +199,8 @@ static int do_socket(char **f, int n)
 		type = SOCK_DGRAM;
 	else if (!strcmp(f[3], "raw"))
 		type = SOCK_RAW;
+	else if (!strcmp(f[3], "seqpacket"))
+		type = SOCK_SEQPACKET;
 	else
 		return EINVAL;
 	int fd = socket(family, type, proto);
