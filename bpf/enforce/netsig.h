@@ -204,8 +204,9 @@ int BPF_PROG(bpfbox_task_kill, struct task_struct *p, struct kernel_siginfo *inf
 {
 	if (ret)
 		return prior(ret);
-	/* The verifier takes pointer arguments of LSM hooks to be non-NULL and
-	 * would drop a plain `if (cred)`: test the value as a number. */
+	/* A plain `if (cred)` was dropped at load on 6.12 (the verifier took
+	 * this argument to be non-NULL, and no signal was ever decided):
+	 * test the value as a number. */
 	__u64 cred_value = 0;
 	bpf_probe_read_kernel(&cred_value, sizeof(cred_value), &ctx[3]);
 	if (cred_value)
