@@ -5,6 +5,7 @@ package runtime
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/cilium/ebpf"
@@ -26,6 +27,9 @@ type Enforcer struct {
 	dec       *Decoder
 
 	scopeProgs []*ebpf.Program // fentry/fexit, one pair per #[kfunc]
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Counters are what the kernel programs could not do.
@@ -224,16 +228,22 @@ func readCounters(m *ebpf.Map) (Counters, error) {
 }
 
 // Close detaches every program and frees every map. Confined processes run
-// unconfined from then on.
+// unconfined from then on. Calling it again returns the first call's result.
 func (e *Enforcer) Close() error {
+	e.closeOnce.Do(func() { e.closeErr = e.close() })
+	return e.closeErr
+}
+
+func (e *Enforcer) close() error {
 	var errs []error
 	for i := len(e.links) - 1; i >= 0; i-- {
 		errs = append(errs, e.links[i].Close())
 	}
 	e.links, e.linkNames = nil, nil
+	// The reader stays set: a ReadEvent running concurrently (or called
+	// later) gets os.ErrClosed from it rather than a nil reader.
 	if e.events != nil {
 		errs = append(errs, e.events.Close())
-		e.events = nil
 	}
 	for _, p := range e.scopeProgs {
 		errs = append(errs, p.Close())
