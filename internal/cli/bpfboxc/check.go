@@ -170,30 +170,8 @@ func collectInputs(stdin io.Reader, stderr io.Writer, args []string) ([]check.In
 			add(check.Input{Name: name, Src: data})
 			continue
 		}
-		var found []string
-		err = filepath.WalkDir(name, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				fail("%s: %v", p, unwrapPathError(err))
-				if d != nil && d.IsDir() {
-					return fs.SkipDir
-				}
-				return nil
-			}
-			if d.IsDir() && p != name && strings.HasPrefix(d.Name(), ".") {
-				return fs.SkipDir
-			}
-			if !d.IsDir() && strings.HasSuffix(d.Name(), ".bbx") {
-				found = append(found, p)
-			}
-			return nil
-		})
-		if err != nil {
-			fail("%s: %v", name, err)
-		}
-		if len(found) == 0 {
-			fail("%s: no .bbx files in this directory", name)
-		}
-		slices.Sort(found)
+		// Symlinks count: check only reads them.
+		found := findPolicies(name, func(d fs.DirEntry) bool { return !d.IsDir() }, fail)
 		for _, p := range found {
 			data, err := os.ReadFile(p)
 			if err != nil {
@@ -204,6 +182,37 @@ func collectInputs(stdin io.Reader, stderr io.Writer, args []string) ([]check.In
 		}
 	}
 	return inputs, failed
+}
+
+// findPolicies returns the .bbx files under dir that keep accepts, sorted,
+// skipping hidden directories; it reports unreadable entries, and a directory
+// with no policy, through fail.
+func findPolicies(dir string, keep func(fs.DirEntry) bool, fail func(format string, a ...any)) []string {
+	var found []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			fail("%s: %v", p, unwrapPathError(err))
+			if d != nil && d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if d.IsDir() && p != dir && strings.HasPrefix(d.Name(), ".") {
+			return fs.SkipDir
+		}
+		if keep(d) && strings.HasSuffix(d.Name(), ".bbx") {
+			found = append(found, p)
+		}
+		return nil
+	})
+	if err != nil {
+		fail("%s: %v", dir, err)
+	}
+	if len(found) == 0 {
+		fail("%s: no .bbx files in this directory", dir)
+	}
+	slices.Sort(found)
+	return found
 }
 
 // displayPath gives a path relative to the working directory when it is

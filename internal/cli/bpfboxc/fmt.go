@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -143,30 +142,8 @@ func fmtPaths(args []string, fail func(string, ...any)) []string {
 			add(name)
 			continue
 		}
-		var found []string
-		err = filepath.WalkDir(name, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				fail("%s: %v", p, unwrapPathError(err))
-				if d != nil && d.IsDir() {
-					return fs.SkipDir
-				}
-				return nil
-			}
-			if d.IsDir() && p != name && strings.HasPrefix(d.Name(), ".") {
-				return fs.SkipDir
-			}
-			if d.Type().IsRegular() && strings.HasSuffix(d.Name(), ".bbx") {
-				found = append(found, p)
-			}
-			return nil
-		})
-		if err != nil {
-			fail("%s: %v", name, err)
-		}
-		if len(found) == 0 {
-			fail("%s: no .bbx files in this directory", name)
-		}
-		slices.Sort(found)
+		// Regular files only: -w renames over the path, which would replace a symlink.
+		found := findPolicies(name, func(d fs.DirEntry) bool { return d.Type().IsRegular() }, fail)
 		for _, p := range found {
 			add(p)
 		}
