@@ -5,15 +5,12 @@ package runtime
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/tools/txtar"
@@ -171,26 +168,7 @@ func runScenario(t *testing.T, file string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var (
-		mu     sync.Mutex
-		events []string
-		done   = make(chan struct{})
-	)
-	go func() {
-		defer close(done)
-		for {
-			ev, err := e.ReadEvent()
-			if err != nil {
-				if !errors.Is(err, os.ErrClosed) {
-					t.Errorf("read event: %v", err)
-				}
-				return
-			}
-			mu.Lock()
-			events = append(events, eventLine(ev, dir))
-			mu.Unlock()
-		}
-	}()
+	stop := liveEvents(t, e, func(ev Event) string { return eventLine(ev, dir) })
 	for _, c := range cmds {
 		switch c.verb {
 		case "run":
@@ -199,18 +177,7 @@ func runScenario(t *testing.T, file string) {
 			run(c, drv)
 		}
 	}
-	time.Sleep(100 * time.Millisecond) // let the reader drain the ring buffer
-	counters, err := e.Counters()
-	if err != nil {
-		t.Error(err)
-	}
-	if err := e.Close(); err != nil {
-		t.Errorf("close: %v", err)
-	}
-	<-done
-	if counters.EventsLost != 0 {
-		t.Errorf("%d events lost", counters.EventsLost)
-	}
+	events := stop()
 	var want []string
 	sc := bufio.NewScanner(strings.NewReader(sections["events"]))
 	for sc.Scan() {

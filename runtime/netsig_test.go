@@ -4,7 +4,6 @@ package runtime
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/tools/txtar"
@@ -127,25 +125,13 @@ func runNetSig(t *testing.T, file string) {
 	}
 	var (
 		mu       sync.Mutex
-		events   []string
-		done     = make(chan struct{})
 		pidNames = map[uint32]string{} // spawned processes, for event lines
 	)
-	go func() {
-		defer close(done)
-		for {
-			ev, err := e.ReadEvent()
-			if err != nil {
-				if !errors.Is(err, os.ErrClosed) {
-					t.Errorf("read event: %v", err)
-				}
-				return
-			}
-			mu.Lock()
-			events = append(events, netSigEventLine(ev, dir, pidNames))
-			mu.Unlock()
-		}
-	}()
+	stop := liveEvents(t, e, func(ev Event) string {
+		mu.Lock()
+		defer mu.Unlock()
+		return netSigEventLine(ev, dir, pidNames)
+	})
 	spawned := map[string]string{} // pid → executable
 	var waiters []*exec.Cmd
 	defer func() {
@@ -193,18 +179,7 @@ func runNetSig(t *testing.T, file string) {
 			runs = append(runs, c)
 		}
 	}
-	time.Sleep(100 * time.Millisecond) // let the reader drain the ring buffer
-	counters, err := e.Counters()
-	if err != nil {
-		t.Error(err)
-	}
-	if err := e.Close(); err != nil {
-		t.Errorf("close: %v", err)
-	}
-	<-done
-	if counters.EventsLost != 0 {
-		t.Errorf("%d events lost", counters.EventsLost)
-	}
+	events := stop()
 	var want []string
 	sc := bufio.NewScanner(strings.NewReader(sections["events"]))
 	for sc.Scan() {

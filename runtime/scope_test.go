@@ -64,8 +64,10 @@ func confinedCopy(t testing.TB, name string) (dir, exe string) {
 	return dir, exe
 }
 
-// liveEvents collects the events of e as lines until stop is called.
-func liveEvents(t *testing.T, e *Enforcer, dir string) (stop func() []string) {
+// liveEvents renders every event e logs with line until stop is called;
+// stop closes e, fails t when the kernel lost events or scope entries, and
+// returns the lines in the order the kernel logged them.
+func liveEvents(t *testing.T, e *Enforcer, line func(Event) string) (stop func() []string) {
 	var (
 		mu     sync.Mutex
 		events []string
@@ -82,7 +84,7 @@ func liveEvents(t *testing.T, e *Enforcer, dir string) (stop func() []string) {
 				return
 			}
 			mu.Lock()
-			events = append(events, eventLine(ev, dir))
+			events = append(events, line(ev))
 			mu.Unlock()
 		}
 	}()
@@ -160,7 +162,7 @@ func runScopeScenario(t *testing.T, file string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop := liveEvents(t, e, dir)
+	stop := liveEvents(t, e, func(ev Event) string { return eventLine(ev, dir) })
 	for _, c := range cmds {
 		switch c.verb {
 		case "run":

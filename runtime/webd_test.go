@@ -4,14 +4,12 @@ package runtime
 
 import (
 	"bufio"
-	"errors"
 	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -76,26 +74,7 @@ func TestWebd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var (
-		mu     sync.Mutex
-		events []string
-		done   = make(chan struct{})
-	)
-	go func() {
-		defer close(done)
-		for {
-			ev, err := e.ReadEvent()
-			if err != nil {
-				if !errors.Is(err, os.ErrClosed) {
-					t.Errorf("read event: %v", err)
-				}
-				return
-			}
-			mu.Lock()
-			events = append(events, netSigEventLine(ev, "/nonexistent", nil))
-			mu.Unlock()
-		}
-	}()
+	stop := liveEvents(t, e, func(ev Event) string { return netSigEventLine(ev, "/nonexistent", nil) })
 
 	server := exec.Command("/usr/local/sbin/webd")
 	out, err := server.StdoutPipe()
@@ -133,11 +112,7 @@ func TestWebd(t *testing.T) {
 		t.Errorf("webd: %v", err)
 	}
 
-	time.Sleep(100 * time.Millisecond) // let the reader drain the ring buffer
-	if err := e.Close(); err != nil {
-		t.Errorf("close: %v", err)
-	}
-	<-done
+	events := stop()
 	want := []string{
 		"allow exec /usr/local/sbin/webd exec attach ->/usr/local/sbin/webd",
 		"allow net inet bind taint rule=webd.bbx:20:5",
