@@ -89,6 +89,10 @@ type Plan struct {
 	// Scopes are the functions to probe, one per scope id of the bundle.
 	Scopes []ScopeProbe
 
+	// Slots number the profiles for the kernel (slots.go): the bundle's
+	// numbering, unless UseSlots renumbered them for a replacement.
+	Slots Slots
+
 	// Warnings name the rules whose operations this version does not yet
 	// confine; apply prints them.
 	Warnings []string
@@ -99,6 +103,7 @@ const (
 	configComplain  = 1 << 0
 	profileComplain = 1 << 0
 	profileTainted  = 1 << 1
+	profileAbsent   = 1 << 2
 )
 
 // MaxScopes is how many scope ids the kernel programs count per thread.
@@ -203,6 +208,7 @@ func NewPlan(b *bundle.Bundle, opt Options) (*Plan, error) {
 			Modes:  e.Modes,
 		})
 	}
+	p.Slots = IdentitySlots(b)
 	if err := p.vet(b); err != nil {
 		return nil, err
 	}

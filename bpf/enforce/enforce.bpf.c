@@ -86,6 +86,7 @@ enum event_flag {
 enum {
 	PROFILE_COMPLAIN = 1 << 0,
 	PROFILE_TAINTED = 1 << 1, /* #![tainted]: tainted from exec */
+	PROFILE_ABSENT = 1 << 2,  /* a slot this policy does not hold: unconfined here */
 	CONFIG_COMPLAIN = 1 << 0, /* bpfbox-run apply --complain */
 };
 
@@ -150,15 +151,21 @@ struct profile {
 struct config {
 	__u32 exec_dfa;
 	__u32 flags;
-	__u32 num_profiles;
+	__u32 num_profiles; /* profile slots */
+	__u32 policy;	    /* this policy's id (random, never 0): in events and exec marks */
+	__u32 successor;    /* the policy replacing this one (apply --pin over it), or 0 */
 };
 
+/* Shared by a pinned policy and the one that replaces it (docs/bundle.md,
+ * "Replacing a pinned policy"): profile numbers are slots, stable by pattern
+ * across replacements. */
 struct task_state {
-	__u32 profile; /* profile index + 1; 0: unconfined */
+	__u32 profile; /* profile slot + 1; 0: unconfined */
 	__u32 tainted;
 	__u32 pending;	       /* an exec is under way with: */
-	__u32 pending_profile; /* profile index + 1 */
+	__u32 pending_profile; /* profile slot + 1 */
 	__u32 pending_tainted;
+	__u32 pending_policy; /* the policy whose exec hook last decided */
 };
 
 struct proc_key {
@@ -173,8 +180,8 @@ struct event {
 	__u64 missing;	 /* tainted default deny: modes no rule grants */
 	__u32 pid;
 	__u32 tid;
-	__u32 profile;	   /* profile index, or NONE */
-	__u32 new_profile; /* exec: the profile after it, or NONE */
+	__u32 profile;	   /* profile slot, or NONE */
+	__u32 new_profile; /* exec: the profile slot after it, or NONE */
 	__u32 op;
 	__u32 flags;	 /* EV_* */
 	__u32 rule;	 /* deciding rule id, or NONE */
@@ -183,6 +190,7 @@ struct event {
 	__u32 family;	 /* net: lang/policy.Family (0: another family) */
 	__u32 target_pid; /* signal, ptrace: the target's tgid */
 	__u32 path_len;	 /* bytes of path, without the NUL */
+	__u32 policy;	 /* config.policy of the policy that logged it */
 	char comm[16];
 	char path[PATH_BUF];
 };
@@ -374,6 +382,22 @@ static __always_inline struct accept *run(__u32 id, const char *path, __u32 len)
 	return a;
 }
 
+/* confined returns the state of task when this policy confines it: its
+ * profile slot is one this policy holds. A task in a slot this policy does
+ * not hold (a profile a replacement dropped, or one only the replacing policy
+ * has) is unconfined here. Every "is this task confined" goes through it. */
+static __always_inline struct task_state *confined(struct task_struct *task)
+{
+	struct task_state *st = bpf_task_storage_get(&tasks, task, 0, 0);
+	if (!st || !st->profile)
+		return NULL;
+	__u32 idx = st->profile - 1;
+	struct profile *p = bpf_map_lookup_elem(&profiles, &idx);
+	if (!p || (p->flags & PROFILE_ABSENT))
+		return NULL;
+	return st;
+}
+
 #include "scope.h"
 
 /* ---- decision: the algorithm of compiler/decide ---- */
@@ -475,6 +499,8 @@ static __always_inline void emit(struct event *ev)
 	__u32 len = ev->path_len;
 	if (len > PATH_BUF)
 		len = PATH_BUF;
+	struct config *c = get_config();
+	ev->policy = c ? c->policy : 0;
 	if (bpf_ringbuf_output(&events, ev, offsetof(struct event, path) + len, 0))
 		count(0);
 }
@@ -646,8 +672,8 @@ int BPF_PROG(bpfbox_file_open, struct file *file, int ret)
 	if (ret)
 		return prior(ret);
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct task_state *st = bpf_task_storage_get(&tasks, task, 0, 0);
-	if (!st || !st->profile)
+	struct task_state *st = confined(task);
+	if (!st)
 		return 0;
 	__u32 fmode = BPF_CORE_READ(file, f_mode);
 	__u32 fflags = BPF_CORE_READ(file, f_flags);
@@ -681,8 +707,8 @@ int BPF_PROG(bpfbox_mmap_file, struct file *file, unsigned long reqprot, unsigne
 	if (!file || !(prot & PROT_EXEC))
 		return 0;
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct task_state *st = bpf_task_storage_get(&tasks, task, 0, 0);
-	if (!st || !st->profile)
+	struct task_state *st = confined(task);
+	if (!st)
 		return 0;
 	if ((BPF_CORE_READ(file, f_flags) & __FMODE_EXEC) || unwatched(task, st, MODE_MAP))
 		return 0;
@@ -802,14 +828,6 @@ static __always_inline int check_path(struct task_struct *task, struct task_stat
 	start_event(ev, task, op, st->profile - 1, mode);
 	long len = build_path(task, ev, mnt, dentry);
 	return decide(task, st, ev, len, NULL);
-}
-
-static __always_inline struct task_state *confined(struct task_struct *task)
-{
-	struct task_state *st = bpf_task_storage_get(&tasks, task, 0, 0);
-	if (!st || !st->profile)
-		return NULL;
-	return st;
 }
 
 SEC("lsm/path_mknod")
@@ -1020,14 +1038,25 @@ int BPF_PROG(bpfbox_exec, struct linux_binprm *bprm, int ret)
 		return prior(ret);
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct task_state *st = bpf_task_storage_get(&tasks, task, 0, 0);
-	if (st)
+	struct config *c = get_config();
+	__u32 policy = c ? c->policy : 0;
+	/* While a policy replaces this one both check every exec, and the new
+	 * one decides what the task becomes: its hook runs first and marks the
+	 * state; this one then only checks the exec (docs/bundle.md). */
+	int decided = st && c && c->successor && st->pending_policy == c->successor;
+	if (st && !decided) {
 		st->pending = 0;
+		st->pending_policy = policy;
+	}
+	struct task_state *cst = confined(task);
 	struct event *ev = bpf_task_storage_get(&scratch, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!ev)
-		return (st && st->profile) ? -EPERM : 0;
+		return cst ? -EPERM : 0;
 
-	if (!st || !st->profile) {
+	if (!cst) {
 		/* unconfined: does a profile attach to this executable? */
+		if (decided)
+			return 0;
 		start_event(ev, task, BB_OP_EXEC, NONE, MODE_EXEC);
 		long len = resolve(ev, (struct path *)&bprm->file->f_path);
 		__u32 target = attach_profile(ev->path, len);
@@ -1039,13 +1068,16 @@ int BPF_PROG(bpfbox_exec, struct linux_binprm *bprm, int ret)
 			return -EPERM; /* must be confined but cannot be: fail closed */
 		st->pending = 1;
 		st->pending_profile = target;
-		st->pending_tainted = initial_taint(target);
+		st->pending_policy = policy;
+		/* a task whose profile a replacement dropped keeps its taint */
+		st->pending_tainted = initial_taint(target) || (st->profile && is_tainted(task, st));
 		ev->flags = EV_ATTACH;
 		ev->new_profile = target - 1;
 		emit(ev);
 		return 0;
 	}
 
+	st = cst;
 	start_event(ev, task, BB_OP_EXEC, st->profile - 1, MODE_EXEC);
 	long len = resolve(ev, (struct path *)&bprm->file->f_path);
 	__u32 transition = 0;
@@ -1067,7 +1099,10 @@ int BPF_PROG(bpfbox_exec, struct linux_binprm *bprm, int ret)
 		emit(ev);
 	if (refuse)
 		return verdict(refuse);
+	if (decided)
+		return 0;
 	st->pending = 1;
+	st->pending_policy = policy;
 	st->pending_profile = target;
 	st->pending_tainted = tainted;
 	return 0;
@@ -1133,8 +1168,8 @@ int BPF_PROG(bpfbox_bpf, int cmd, union bpf_attr *attr, unsigned int size, int r
 	if (ret)
 		return prior(ret);
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct task_state *st = bpf_task_storage_get(&tasks, task, 0, 0);
-	if (!st || !st->profile)
+	struct task_state *st = confined(task);
+	if (!st)
 		return 0;
 	__u32 pidx = st->profile - 1;
 	struct profile *prof = bpf_map_lookup_elem(&profiles, &pidx);

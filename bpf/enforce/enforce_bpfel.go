@@ -49,6 +49,8 @@ type EnforceConfig struct {
 	ExecDfa     uint32
 	Flags       uint32
 	NumProfiles uint32
+	Policy      uint32
+	Successor   uint32
 }
 
 type EnforceDfa struct {
@@ -89,8 +91,10 @@ type EnforceEvent struct {
 	Family         uint32
 	TargetPid      uint32
 	PathLen        uint32
+	Policy         uint32
 	Comm           [16]int8
 	Path           [4096]int8
+	_              [4]byte
 }
 
 type EnforceEventFlag uint32
@@ -153,6 +157,7 @@ type EnforceTaskState struct {
 	Pending        uint32
 	PendingProfile uint32
 	PendingTainted uint32
+	PendingPolicy  uint32
 }
 
 // Names of all BPF objects in the ELF.

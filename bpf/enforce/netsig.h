@@ -44,14 +44,6 @@ static __always_inline __u32 policy_family(int af)
 	return 0; /* another family: only net(any, …) rules apply */
 }
 
-static __always_inline struct task_state *confined_state(struct task_struct *task)
-{
-	struct task_state *st = bpf_task_storage_get(&tasks, task, 0, 0);
-	if (!st || !st->profile)
-		return NULL;
-	return st;
-}
-
 /* decide_range decides a confined request already described by ev against
  * entries[first, first+count), keeping those whose arg is in arg_mask or
  * whose profile target is target. */
@@ -73,7 +65,7 @@ static __always_inline int decide_range(struct task_struct *task, struct task_st
 static __always_inline int net_check(int af, __u64 op)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct task_state *st = confined_state(task);
+	struct task_state *st = confined(task);
 	if (!st)
 		return 0;
 	__u32 pidx = st->profile - 1;
@@ -185,11 +177,11 @@ static __always_inline __u32 target_mask(struct task_struct *task, struct task_s
 	return mask;
 }
 
-/* target_profile is the profile index confining target, or NONE. */
+/* target_profile is the profile slot confining target, or NONE. */
 static __always_inline __u32 target_profile(struct task_struct *target)
 {
-	struct task_state *ts = bpf_task_storage_get(&tasks, target, 0, 0);
-	if (!ts || !ts->profile)
+	struct task_state *ts = confined(target);
+	if (!ts)
 		return NONE;
 	return ts->profile - 1;
 }
@@ -212,7 +204,7 @@ int BPF_PROG(bpfbox_task_kill, struct task_struct *p, struct kernel_siginfo *inf
 	if (cred_value)
 		return 0;
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct task_state *st = confined_state(task);
+	struct task_state *st = confined(task);
 	if (!st)
 		return 0;
 	__u32 pidx = st->profile - 1;
@@ -237,7 +229,7 @@ int BPF_PROG(bpfbox_ptrace_access_check, struct task_struct *child, unsigned int
 	if (ret)
 		return prior(ret);
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct task_state *st = confined_state(task);
+	struct task_state *st = confined(task);
 	if (!st)
 		return 0;
 	__u32 pidx = st->profile - 1;
@@ -260,7 +252,7 @@ int BPF_PROG(bpfbox_ptrace_traceme, struct task_struct *parent, int ret)
 	if (ret)
 		return prior(ret);
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct task_state *pst = confined_state(parent);
+	struct task_state *pst = confined(parent);
 	if (!pst)
 		return 0;
 	__u32 pidx = pst->profile - 1;
@@ -294,7 +286,7 @@ int BPF_PROG(bpfbox_capable, const struct cred *cred, struct user_namespace *ns,
 	if (cap < 0 || cap > 63)
 		return 0;
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct task_state *st = confined_state(task);
+	struct task_state *st = confined(task);
 	if (!st)
 		return 0;
 	if ((const void *)cred != (const void *)BPF_CORE_READ(task, cred))

@@ -85,10 +85,7 @@ static __always_inline int frame_live(__u64 tramp, __u64 sp, __u64 usp)
 static __always_inline struct task_struct *confined_task(void)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct task_state *st = bpf_task_storage_get(&tasks, task, 0, 0);
-	if (!st || !st->profile)
-		return NULL;
-	return task;
+	return confined(task) ? task : NULL;
 }
 
 static __always_inline void scope_enter(__u64 id, __u64 sp)
