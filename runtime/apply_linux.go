@@ -3,6 +3,8 @@
 package runtime
 
 import (
+	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"sync"
@@ -28,6 +30,9 @@ type Enforcer struct {
 
 	scopeProgs []*ebpf.Program // fentry/fexit, one pair per #[kfunc]
 
+	policy uint32 // config.policy: a random id, never 0
+	slots  Slots
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -51,7 +56,64 @@ func CheckThisKernel() error {
 // Apply checks the kernel, loads the programs, fills every map from plan and
 // attaches the programs. Either all of it happens or none: on any error
 // everything loaded so far is closed.
-func Apply(b *bundle.Bundle, plan *Plan) (_ *Enforcer, err error) {
+func Apply(b *bundle.Bundle, plan *Plan) (*Enforcer, error) {
+	return apply(b, plan, nil)
+}
+
+// sharedState is what a policy that replaces a pinned one (Replace) takes
+// from it: the per-thread state and taints (so that confined processes stay
+// confined and tainted), the event ring buffer and counters (so that events
+// keep flowing to one reader), and the pinned policy's config, where the new
+// policy's id is set as its successor before the new exec hook attaches.
+type sharedState struct {
+	maps    map[string]*ebpf.Map // by map name in enforce.bpf.c
+	oldConf *ebpf.Map
+}
+
+// ErrIncompatible says that a pinned policy cannot be replaced in place.
+var ErrIncompatible = errors.New("the pinned policy was loaded by an incompatible bpfbox; unload it first")
+
+// check refuses maps this version's programs cannot share.
+func (sh *sharedState) check(spec *ebpf.CollectionSpec) error {
+	for name, m := range sh.maps {
+		ms := spec.Maps[name]
+		if ms == nil {
+			return fmt.Errorf("%w (it has map %s, this version has none)", ErrIncompatible, name)
+		}
+		if err := ms.Compatible(m); err != nil {
+			return fmt.Errorf("%w (map %s: %v)", ErrIncompatible, name, err)
+		}
+	}
+	if err := spec.Maps[enforce.EnforceMapConf].Compatible(sh.oldConf); err != nil {
+		return fmt.Errorf("%w (map conf: %v)", ErrIncompatible, err)
+	}
+	return nil
+}
+
+// setSuccessor writes id as the successor in the replaced policy's config.
+func (sh *sharedState) setSuccessor(id uint32) error {
+	var c enforce.EnforceConfig
+	if err := sh.oldConf.Lookup(uint32(0), &c); err != nil {
+		return fmt.Errorf("read the pinned policy's config: %w", err)
+	}
+	c.Successor = id
+	if err := sh.oldConf.Put(uint32(0), &c); err != nil {
+		return fmt.Errorf("write the pinned policy's config: %w", err)
+	}
+	return nil
+}
+
+func newPolicyID() uint32 {
+	for {
+		var b [4]byte
+		rand.Read(b[:])
+		if id := binary.LittleEndian.Uint32(b[:]); id != 0 {
+			return id
+		}
+	}
+}
+
+func apply(b *bundle.Bundle, plan *Plan, sh *sharedState) (_ *Enforcer, err error) {
 	if err := CheckThisKernel(); err != nil {
 		return nil, err
 	}
@@ -75,26 +137,33 @@ func Apply(b *bundle.Bundle, plan *Plan) (_ *Enforcer, err error) {
 	} {
 		spec.Maps[name].MaxEntries = uint32(max(n, 1))
 	}
-	e := &Enforcer{}
+	e := &Enforcer{policy: newPolicyID(), slots: plan.Slots}
 	defer func() {
 		if err != nil {
 			e.Close()
 		}
 	}()
-	if err := spec.LoadAndAssign(&e.objs, nil); err != nil {
+	opts := &ebpf.CollectionOptions{}
+	if sh != nil {
+		if err := sh.check(spec); err != nil {
+			return nil, fmt.Errorf("replace policy: %w", err)
+		}
+		opts.MapReplacements = sh.maps
+	}
+	if err := spec.LoadAndAssign(&e.objs, opts); err != nil {
 		var ve *ebpf.VerifierError
 		if errors.As(err, &ve) {
 			return nil, fmt.Errorf("apply bundle: load programs: %+v", ve)
 		}
 		return nil, fmt.Errorf("apply bundle: load programs: %w", err)
 	}
-	if err := e.fill(plan); err != nil {
+	if err := e.fill(plan, e.policy); err != nil {
 		return nil, fmt.Errorf("apply bundle: fill maps: %w", err)
 	}
 	if e.events, err = ringbuf.NewReader(e.objs.Events); err != nil {
 		return nil, fmt.Errorf("apply bundle: open event ring buffer: %w", err)
 	}
-	e.dec = NewDecoder(b, bootOffset())
+	e.dec = NewDecoder(b, bootOffset()).withSlots(plan.Slots)
 	// Scope probes before any hook that confines.
 	if err := e.attachScopes(spec, plan); err != nil {
 		return nil, fmt.Errorf("apply bundle: %w", err)
@@ -138,7 +207,23 @@ func Apply(b *bundle.Bundle, plan *Plan) (_ *Enforcer, err error) {
 		{"capable", e.objs.BpfboxCapable, true},
 		{"bprm_creds_for_exec", e.objs.BpfboxExec, true},
 	}
+	successor := false
+	defer func() {
+		// Before the new exec hook goes: the replaced policy's exec hook
+		// decides alone again.
+		if err != nil && successor {
+			sh.setSuccessor(0)
+		}
+	}()
 	for _, a := range attach {
+		if a.name == "bprm_creds_for_exec" && sh != nil {
+			// From here on the old exec hook leaves what an exec makes
+			// of a task to the new one, once the new one has decided.
+			if err := sh.setSuccessor(e.policy); err != nil {
+				return nil, fmt.Errorf("replace policy: %w", err)
+			}
+			successor = true
+		}
 		var l link.Link
 		if a.lsm {
 			l, err = link.AttachLSM(link.LSMOptions{Program: a.prog})
@@ -154,8 +239,10 @@ func Apply(b *bundle.Bundle, plan *Plan) (_ *Enforcer, err error) {
 	return e, nil
 }
 
-func (e *Enforcer) fill(p *Plan) error {
-	if err := e.objs.Conf.Put(uint32(0), &p.Config); err != nil {
+func (e *Enforcer) fill(p *Plan, policy uint32) error {
+	conf := p.Config
+	conf.Policy = policy
+	if err := e.objs.Conf.Put(uint32(0), &conf); err != nil {
 		return fmt.Errorf("conf: %w", err)
 	}
 	if err := putAll(e.objs.Profiles, p.Profiles); err != nil {

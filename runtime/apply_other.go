@@ -63,3 +63,13 @@ func (*Pinned) Counters() (Counters, error)   { return Counters{}, errNotLinux }
 func (*Pinned) Confined() ([]Confined, error) { return nil, errNotLinux }
 func (*EventReader) Read() (Event, error)     { return Event{}, errNotLinux }
 func (*EventReader) Close() error             { return nil }
+
+// Replacement is what Replace did.
+type Replacement struct {
+	Old, New   [32]byte
+	Change     SlotChange
+	Unconfined int
+}
+
+// Replace fails: only Linux can enforce bundles.
+func Replace(string, *bundle.Bundle, []byte, *Plan) (*Replacement, error) { return nil, errNotLinux }

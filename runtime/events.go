@@ -103,7 +103,8 @@ var eventHeaderSize = int(unsafe.Offsetof(enforce.EnforceEvent{}.Path))
 
 // Decoder turns ring buffer records into Events.
 type Decoder struct {
-	b *bundle.Bundle
+	b     *bundle.Bundle
+	slots Slots // nil: the bundle's numbering
 	// bootOffset converts the kernel's boot-time clock to wall time.
 	bootOffset time.Duration
 }
@@ -112,6 +113,21 @@ type Decoder struct {
 // minus CLOCK_BOOTTIME.
 func NewDecoder(b *bundle.Bundle, bootOffset time.Duration) *Decoder {
 	return &Decoder{b: b, bootOffset: bootOffset}
+}
+
+// withSlots resolves the profile slots of events through slots.
+func (d *Decoder) withSlots(s Slots) *Decoder {
+	d.slots = s
+	return d
+}
+
+// eventPolicy is the id of the policy that logged a ring buffer record.
+func eventPolicy(rec []byte) (uint32, bool) {
+	off := int(unsafe.Offsetof(enforce.EnforceEvent{}.Policy))
+	if len(rec) < off+4 {
+		return 0, false
+	}
+	return binary.LittleEndian.Uint32(rec[off:]), true
 }
 
 // Decode decodes one ring buffer record.
@@ -193,7 +209,11 @@ func (d *Decoder) Decode(rec []byte) (Event, error) {
 }
 
 func (d *Decoder) profile(i uint32) string {
-	if int(i) < len(d.b.Profiles) {
+	if d.slots != nil {
+		if int64(i) < int64(len(d.slots)) {
+			return d.slots[i].Pattern
+		}
+	} else if int(i) < len(d.b.Profiles) {
 		return d.b.Profiles[i].Pattern
 	}
 	if i == noneIdx {

@@ -21,6 +21,9 @@
 //   ioctl:PATH       open PATH read-only and ioctl(FIONREAD) it
 //   copy:SRC:DST     copy file SRC to DST (mode 0755)
 //   waitfor:PATH     wait (up to a minute) until PATH exists
+//   hammer:PATH:STOP open PATH read-only over and over until STOP exists (at
+//                    most ten minutes), and print "STEP ok opened=N tries=M":
+//                    how many opens succeeded, out of how many
 //   bench:KIND:N:DIR run a loop N times and print "bench:KIND:N:DIR ok NS" with
 //                    the nanoseconds per iteration; KIND is open (open and
 //                    close DIR/f), create (create DIR/cN, write 32 bytes, close,
@@ -261,6 +264,27 @@ static int step(const char *s)
 	}
 	if (!strncmp(s, "bench:", 6))
 		return bench(s);
+	if (!strncmp(s, "hammer:", 7)) {
+		char buf[4096];
+		snprintf(buf, sizeof buf, "%s", s + 7);
+		char *stop = strchr(buf, ':');
+		if (!stop)
+			return EINVAL;
+		*stop++ = 0;
+		long opened = 0, tries = 0;
+		long long end = now_ns() + 600LL * 1000000000LL;
+		while (access(stop, F_OK) && now_ns() < end) {
+			int fd = open(buf, O_RDONLY);
+			tries++;
+			if (fd >= 0) {
+				opened++;
+				close(fd);
+			}
+		}
+		printf("%s ok opened=%ld tries=%ld\n", s, opened, tries);
+		fflush(stdout);
+		return -1; /* reported */
+	}
 	if (!strncmp(s, "waitfor:", 8)) {
 		for (int i = 0; i < 6000; i++) {
 			if (!access(s + 8, F_OK))

@@ -44,11 +44,23 @@ it: programs and maps are pinned in bpffs (--pin-dir), 'bpfbox-run events' follo
 the events, 'bpfbox-run status' shows what is confined, and 'bpfbox-run unload'
 removes the policy.
 
+apply --pin over a pinned policy replaces it, with no moment where a confined
+process runs unconfined: the new programs are attached while the old ones still
+are (meanwhile every access must pass both policies), then the old ones are
+detached. Processes keep their taint, and their profile when the new bundle has
+one with the same pattern; a process whose profile the new bundle drops is
+unconfined from then on, and #[func]/#[kfunc] scopes start afresh. A replacement
+that fails leaves the pinned policy as it was. It prints what it replaced.
+
+Without --pin, apply is a policy of its own, even while one is pinned: both
+enforce, each confining the processes that exec one of its profiles.
+
 Everything is loaded and filled before anything is attached: a bundle that fails
 any step is never partly applied.`,
 		Example: `  bpfbox-run apply login.bundle
   bpfbox-run apply --complain --events json login.bundle > events.jsonl
-  bpfbox-run apply --pin login.bundle && bpfbox-run events`,
+  bpfbox-run apply --pin login.bundle && bpfbox-run events
+  bpfbox-run apply --pin login-v2.bundle    # replaces the pinned policy`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return cli.Usagef("apply: want exactly one BUNDLE, got %d arguments (see 'bpfbox-run apply --help')", len(args))
@@ -127,6 +139,9 @@ func describe(b *bundle.Bundle, path string, opt runtime.Options) string {
 }
 
 func runApplyPinned(stderr io.Writer, path string, opt runtime.Options, dir string) error {
+	if _, err := os.Stat(dir); err == nil {
+		return runReplace(stderr, path, opt, dir)
+	}
 	b, data, e, err := applyBundle(stderr, path, opt)
 	if err != nil {
 		return err
@@ -191,4 +206,34 @@ func runApply(ctx context.Context, stdout, stderr io.Writer, path string, opt ru
 			counters.EventsLost, counters.ChildrenUntraced, counters.TaintsUnshared)
 	}
 	return readErr
+}
+
+// runReplace applies a bundle over the policy pinned at dir.
+func runReplace(stderr io.Writer, path string, opt runtime.Options, dir string) error {
+	data, b, plan, err := loadBundle(path, opt)
+	if err != nil {
+		return err
+	}
+	for _, w := range plan.Warnings {
+		fmt.Fprintf(stderr, "bpfbox-run: warning: %s\n", w)
+	}
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("apply: must run as root (loading BPF LSM programs needs CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN)")
+	}
+	r, err := runtime.Replace(dir, b, data, plan)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "bpfbox-run: %s; pinned at %s (bpfbox-run unload removes it)\n", describe(b, path, opt), dir)
+	list := func(s []string) string {
+		if len(s) == 0 {
+			return "none"
+		}
+		return strings.Join(s, ", ")
+	}
+	fmt.Fprintf(stderr, "bpfbox-run: replaced sha256 %s with %s: profiles kept: %s; added: %s; removed: %s; "+
+		"%d confined process(es) lost their profile\n",
+		hex.EncodeToString(r.Old[:])[:16], hex.EncodeToString(r.New[:])[:16],
+		list(r.Change.Kept), list(r.Change.Added), list(r.Change.Removed), r.Unconfined)
+	return nil
 }
