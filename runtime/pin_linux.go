@@ -40,7 +40,7 @@ const DefaultPinDir = "/sys/fs/bpf/bpfbox"
 //	              status can name profiles, and a replacement keep them
 //
 // A replacement (Replace) shares tasks, taints, events and counters with the
-// policy it replaces and pins itself under DIR.new first; the two directories
+// policy it replaces and pins itself under DIR-new first; the two directories
 // are then exchanged in one rename, so DIR always holds a whole policy.
 const (
 	pinLinkPrefix = "link_"
@@ -295,7 +295,7 @@ func (r *EventReader) Read() (Event, error) {
 
 // decoder returns the decoder of policy id. An id not seen yet is a policy
 // that replaced the one followed: its events can come before its pins take
-// the place of the old ones (it is attached, then pinned under DIR.new, then
+// the place of the old ones (it is attached, then pinned under DIR-new, then
 // the two are exchanged), so both places are looked at, for up to
 // replaceWait. An event of a policy never found there (a replacement that
 // failed) names its profile and rules by number only.

@@ -16,8 +16,8 @@ import (
 )
 
 // replaceSuffix names the directory a replacement pins the new policy in
-// before exchanging it with the pinned one.
-const replaceSuffix = ".new"
+// before exchanging it with the pinned one: DIR-new.
+const replaceSuffix = "-new" // bpffs refuses names with a dot
 
 // Replacement is what Replace did.
 type Replacement struct {
@@ -38,9 +38,9 @@ type Replacement struct {
 //  2. they are attached (state hooks first, the exec hook last) while the
 //     old ones still are: every access is checked by both policies, and the
 //     new one decides what an exec makes of a process;
-//  3. the new policy is pinned under dir.new, and dir and dir.new are
+//  3. the new policy is pinned under dir-new, and dir and dir-new are
 //     exchanged in one rename: dir always holds a whole policy;
-//  4. the old policy, now under dir.new, is detached, exec hook first, and
+//  4. the old policy, now under dir-new, is detached, exec hook first, and
 //     its pins removed.
 //
 // Any failure before 3 detaches the new policy and leaves the pinned one as
