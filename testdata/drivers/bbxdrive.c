@@ -24,6 +24,12 @@
 //   hammer:PATH:STOP open PATH read-only over and over until STOP exists (at
 //                    most ten minutes), and print "STEP ok opened=N tries=M":
 //                    how many opens succeeded, out of how many
+//   launch:EXE:PATH:DIR  over and over until DIR/stop exists, fork and exec
+//                    EXE with the one step exitopen:PATH; create DIR/started
+//                    after the first run and DIR/denied after the first run
+//                    whose open failed; print "STEP ok allowed=A denied=D
+//                    regressions=R" (R: runs allowed after one was denied)
+//   exitopen:PATH    open PATH read-only and exit: 0 opened, 1 refused
 //   bench:KIND:N:DIR run a loop N times and print "bench:KIND:N:DIR ok NS" with
 //                    the nanoseconds per iteration; KIND is open (open and
 //                    close DIR/f), create (create DIR/cN, write 32 bytes, close,
@@ -282,6 +288,45 @@ static int step(const char *s)
 			}
 		}
 		printf("%s ok opened=%ld tries=%ld\n", s, opened, tries);
+		fflush(stdout);
+		return -1; /* reported */
+	}
+	if (!strncmp(s, "exitopen:", 9))
+		_exit(open(s + 9, O_RDONLY) >= 0 ? 0 : 1);
+	if (!strncmp(s, "launch:", 7)) {
+		char exe[4096], path[4096], dir[4096], step[4200], stop[4200], flag[4200];
+		if (sscanf(s, "launch:%4095[^:]:%4095[^:]:%4095s", exe, path, dir) != 3)
+			return EINVAL;
+		snprintf(step, sizeof step, "exitopen:%s", path);
+		snprintf(stop, sizeof stop, "%s/stop", dir);
+		long allowed = 0, denied = 0, regressions = 0;
+		long long end = now_ns() + 600LL * 1000000000LL;
+		do {
+			pid_t pid = fork();
+			if (pid < 0)
+				return errno;
+			if (pid == 0) {
+				char *argv[] = {exe, step, NULL};
+				execv(exe, argv);
+				_exit(127);
+			}
+			int status;
+			waitpid(pid, &status, 0);
+			if (!WIFEXITED(status) || WEXITSTATUS(status) > 1)
+				return ECHILD;
+			if (WEXITSTATUS(status) == 0) {
+				allowed++;
+				regressions += denied > 0;
+			} else if (denied++ == 0) {
+				snprintf(flag, sizeof flag, "%s/denied", dir);
+				close(open(flag, O_WRONLY | O_CREAT, 0644));
+			}
+			if (allowed + denied == 1) {
+				snprintf(flag, sizeof flag, "%s/started", dir);
+				close(open(flag, O_WRONLY | O_CREAT, 0644));
+			}
+		} while (access(stop, F_OK) && now_ns() < end);
+		printf("%s ok allowed=%ld denied=%ld regressions=%ld\n", s, allowed, denied, regressions);
 		fflush(stdout);
 		return -1; /* reported */
 	}
