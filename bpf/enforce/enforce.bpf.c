@@ -156,8 +156,8 @@ struct config {
 	__u32 successor;    /* the policy replacing this one (apply --pin over it), or 0 */
 };
 
-/* Shared by a pinned policy and the one that replaces it (docs/bundle.md,
- * "Replacing a pinned policy"): profile numbers are slots, stable by pattern
+/* Shared by a pinned policy and the one that replaces it (docs/replace.md,
+ * "Profile slots"): profile numbers are slots, stable by pattern
  * across replacements. */
 struct task_state {
 	__u32 profile; /* profile slot + 1; 0: unconfined */
@@ -1042,7 +1042,7 @@ int BPF_PROG(bpfbox_exec, struct linux_binprm *bprm, int ret)
 	__u32 policy = c ? c->policy : 0;
 	/* While a policy replaces this one both check every exec, and the new
 	 * one decides what the task becomes: its hook runs first and marks the
-	 * state; this one then only checks the exec (docs/bundle.md). */
+	 * state; this one then only checks the exec (docs/replace.md). */
 	int decided = st && c && c->successor && st->pending_policy == c->successor;
 	if (st && !decided) {
 		st->pending = 0;
