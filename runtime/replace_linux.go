@@ -47,11 +47,34 @@ type Replacement struct {
 // it was. A failure in 4 leaves both enforcing (the error says where the old
 // one is pinned). plan is b's plan fresh from NewPlan; Replace renumbers it.
 func Replace(dir string, b *bundle.Bundle, data []byte, plan *Plan) (*Replacement, error) {
+	o, err := beginReplace(dir, b, plan)
+	if err != nil {
+		return nil, err
+	}
+	return o.commit(data)
+}
+
+// overlap is a replacement under way: the new policy is attached alongside
+// the pinned one (steps 1 and 2 of Replace).
+type overlap struct {
+	dir string
+	old *Pinned
+	sh  *sharedState
+	e   *Enforcer
+	r   *Replacement
+}
+
+// beginReplace does steps 1 and 2 of Replace. On error nothing changed.
+func beginReplace(dir string, b *bundle.Bundle, plan *Plan) (_ *overlap, err error) {
 	old, err := OpenPinned(dir)
 	if err != nil {
 		return nil, fmt.Errorf("replace policy: %w", err)
 	}
-	defer old.Close()
+	defer func() {
+		if err != nil {
+			old.Close()
+		}
+	}()
 	if old.taints == nil || old.conf == nil || old.Policy == 0 {
 		return nil, fmt.Errorf("replace policy: %w (its pins have no %s, %s or %s)", ErrIncompatible, pinTaints, pinConf, pinSlots)
 	}
@@ -93,19 +116,29 @@ func Replace(dir string, b *bundle.Bundle, data []byte, plan *Plan) (*Replacemen
 	if err != nil {
 		return nil, err // apply detached what it attached
 	}
-	abort := func(err error) (*Replacement, error) {
-		// The old exec hook decides alone again before the new one goes.
-		errs := []error{err, sh.setSuccessor(0)}
-		os.RemoveAll(tmp) // unpins whatever Pin left
-		errs = append(errs, e.Close())
-		return nil, errors.Join(errs...)
-	}
+	return &overlap{dir: dir, old: old, sh: sh, e: e, r: r}, nil
+}
+
+// abort detaches the new policy and leaves the pinned one as it was.
+func (o *overlap) abort(err error) (*Replacement, error) {
+	defer o.old.Close()
+	// The old exec hook decides alone again before the new one goes.
+	errs := []error{err, o.sh.setSuccessor(0)}
+	os.RemoveAll(o.dir + replaceSuffix) // unpins whatever Pin left
+	errs = append(errs, o.e.Close())
+	return nil, errors.Join(errs...)
+}
+
+// commit does steps 3 and 4 of Replace.
+func (o *overlap) commit(data []byte) (*Replacement, error) {
+	dir, tmp, e, r := o.dir, o.dir+replaceSuffix, o.e, o.r
 	if err := e.Pin(tmp, data); err != nil {
-		return abort(fmt.Errorf("replace policy: %w", err))
+		return o.abort(fmt.Errorf("replace policy: %w", err))
 	}
 	if err := unix.Renameat2(unix.AT_FDCWD, tmp, unix.AT_FDCWD, dir, unix.RENAME_EXCHANGE); err != nil {
-		return abort(fmt.Errorf("replace policy: exchange %s and %s: %w", tmp, dir, err))
+		return o.abort(fmt.Errorf("replace policy: exchange %s and %s: %w", tmp, dir, err))
 	}
+	o.old.Close()
 	// dir is the new policy now; tmp the old one.
 	if err := e.Close(); err != nil {
 		return nil, fmt.Errorf("replace policy: release handles: %w", err)
