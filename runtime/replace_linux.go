@@ -33,7 +33,11 @@ type Replacement struct {
 // place, so the two policies overlap:
 //
 //  1. the new programs are loaded sharing the pinned policy's task state,
-//     taints, event ring buffer and counters, with the profiles renumbered
+//     taints, event ring buffer, counters and per-thread buffers (on 6.1 a
+//     task storage allocation that sleeps makes the task state of other
+//     threads on that CPU unreadable for the while: a burst of them, one
+//     per running thread, is what a replacement must not cause), with the
+//     profiles renumbered
 //     to keep the pinned policy's slots (NextSlots, Plan.UseSlots);
 //  2. they are attached (state hooks first, the exec hook last) while the
 //     old ones still are: every access is checked by both policies, and the
@@ -75,8 +79,9 @@ func beginReplace(dir string, b *bundle.Bundle, plan *Plan) (_ *overlap, err err
 			old.Close()
 		}
 	}()
-	if old.taints == nil || old.conf == nil || old.Policy == 0 {
-		return nil, fmt.Errorf("replace policy: %w (its pins have no %s, %s or %s)", ErrIncompatible, pinTaints, pinConf, pinSlots)
+	if old.taints == nil || old.conf == nil || old.scratch == nil || old.pathbufs == nil || old.Policy == 0 {
+		return nil, fmt.Errorf("replace policy: %w (its pins lack some of %s, %s, %s, %s, %s)",
+			ErrIncompatible, pinTaints, pinConf, pinScratch, pinPathbufs, pinSlots)
 	}
 	slots, err := NextSlots(old.Slots, b)
 	if err != nil {
@@ -109,6 +114,10 @@ func beginReplace(dir string, b *bundle.Bundle, plan *Plan) (_ *overlap, err err
 		maps: map[string]*ebpf.Map{
 			enforce.EnforceMapTasks: old.tasks, enforce.EnforceMapTaints: old.taints,
 			enforce.EnforceMapEvents: old.events, enforce.EnforceMapCounters: old.counters,
+			// A thread runs one hook at a time, so the two policies can
+			// share its buffers; the new one then allocates none for
+			// the threads already running (see Replace).
+			enforce.EnforceMapScratch: old.scratch, enforce.EnforceMapPathbufs: old.pathbufs,
 		},
 		oldConf: old.conf,
 	}
