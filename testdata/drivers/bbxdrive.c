@@ -23,7 +23,8 @@
 //   waitfor:PATH     wait (up to a minute) until PATH exists
 //   hammer:PATH:STOP open PATH read-only over and over until STOP exists (at
 //                    most ten minutes), and print "STEP ok opened=N tries=M":
-//                    how many opens succeeded, out of how many
+//                    how many opens succeeded, out of how many (and, when
+//                    some did, at which tries the first and the last)
 //   launch:EXE:PATH:DIR  over and over until DIR/stop exists, fork and exec
 //                    EXE with the one step exitopen:PATH; create DIR/started
 //                    after the first run and DIR/denied after the first run
@@ -277,17 +278,23 @@ static int step(const char *s)
 		if (!stop)
 			return EINVAL;
 		*stop++ = 0;
-		long opened = 0, tries = 0;
+		long opened = 0, tries = 0, first = -1, last = -1;
 		long long end = now_ns() + 600LL * 1000000000LL;
 		while (access(stop, F_OK) && now_ns() < end) {
 			int fd = open(buf, O_RDONLY);
 			tries++;
 			if (fd >= 0) {
 				opened++;
+				if (first < 0)
+					first = tries;
+				last = tries;
 				close(fd);
 			}
 		}
-		printf("%s ok opened=%ld tries=%ld\n", s, opened, tries);
+		printf("%s ok opened=%ld tries=%ld", s, opened, tries);
+		if (opened)
+			printf(" (the first at try %ld, the last at %ld)", first, last);
+		printf("\n");
 		fflush(stdout);
 		return -1; /* reported */
 	}
