@@ -411,8 +411,12 @@ struct gather {
 	__u64 requested;
 	__u64 granted; /* modes granted by active allow and taint entries */
 	/* object match: entries whose arg is a set bit of arg_mask, or whose
-	 * arg is TARGET_PROFILE and target equals target (fs, cap: arg 0) */
+	 * arg is profile_arg and target equals target (fs, cap: arg 0).
+	 * profile_arg is TARGET_PROFILE for signal and ptrace entries, NONE
+	 * for the others: a net entry's arg is a family, and the packet
+	 * family has the same number. */
 	__u32 arg_mask;
+	__u32 profile_arg;
 	__u32 target;
 	__u32 deny_rule, taint_rule, grant_rule, audit_rule, transition_rule;
 	struct scope_state *scopes; /* the thread's scopes (scope.h), or NULL */
@@ -434,7 +438,7 @@ static long gather_step(__u32 i, struct gather *g)
 	__u64 m = e->modes & g->requested;
 	if (!m)
 		return 0;
-	if (e->arg == TARGET_PROFILE ? (e->target == NONE || e->target != g->target)
+	if (e->arg == g->profile_arg ? (e->target == NONE || e->target != g->target)
 				     : !(g->arg_mask & (1u << (e->arg & 31))))
 		return 0;
 	switch (e->action) {
@@ -610,6 +614,7 @@ static __always_inline void gather_init(struct gather *g, __u64 requested, __u32
 	g->requested = requested;
 	g->granted = 0;
 	g->arg_mask = arg_mask;
+	g->profile_arg = NONE; /* decide_range: TARGET_PROFILE for signal, ptrace */
 	g->target = target;
 	g->deny_rule = NONE;
 	g->taint_rule = NONE;

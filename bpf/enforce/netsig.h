@@ -45,13 +45,17 @@ static __always_inline __u32 policy_family(int af)
 }
 
 /* decide_range decides a confined request already described by ev against
- * entries[first, first+count), keeping those whose arg is in arg_mask or
- * whose profile target is target. */
+ * entries[first, first+count), keeping those whose arg is in arg_mask or,
+ * when profile_arg is TARGET_PROFILE (signal, ptrace), whose arg is
+ * TARGET_PROFILE and whose profile target is target. Net and cap ranges pass
+ * NONE: there arg 5 is the packet family, or nothing. */
 static __always_inline int decide_range(struct task_struct *task, struct task_state *st, struct profile *prof,
-					struct event *ev, __u32 first, __u32 count, __u32 arg_mask, __u32 target)
+					struct event *ev, __u32 first, __u32 count, __u32 arg_mask,
+					__u32 profile_arg, __u32 target)
 {
 	struct gather g;
 	gather_init(&g, ev->requested, arg_mask, target);
+	g.profile_arg = profile_arg;
 	g.first = first;
 	g.count = count;
 	if (count)
@@ -76,7 +80,7 @@ static __always_inline int net_check(int af, __u64 op)
 	__u32 fam = policy_family(af);
 	start_event(ev, task, BB_OP_NET, pidx, op);
 	ev->family = fam;
-	return verdict(decide_range(task, st, prof, ev, prof->net_first, prof->net_count, 1u | (1u << fam), NONE));
+	return verdict(decide_range(task, st, prof, ev, prof->net_first, prof->net_count, 1u | (1u << fam), NONE, NONE));
 }
 
 static __always_inline int sock_family(struct socket *sock)
@@ -217,7 +221,7 @@ int BPF_PROG(bpfbox_task_kill, struct task_struct *p, struct kernel_siginfo *inf
 	start_event(ev, task, BB_OP_SIGNAL, pidx, 1ull << bit);
 	ev->target_pid = BPF_CORE_READ(p, tgid);
 	return verdict(decide_range(task, st, prof, ev, prof->signal_first, prof->signal_count, target_mask(task, p),
-				    target_profile(p)));
+				    TARGET_PROFILE, target_profile(p)));
 }
 
 /* ptrace access by current: PTRACE_ATTACH/SEIZE (attach) and the read checks
@@ -240,7 +244,7 @@ int BPF_PROG(bpfbox_ptrace_access_check, struct task_struct *child, unsigned int
 	start_event(ev, task, BB_OP_PTRACE, pidx, (mode & PTRACE_MODE_ATTACH) ? PTRACE_ATTACH : PTRACE_READ);
 	ev->target_pid = BPF_CORE_READ(child, tgid);
 	return verdict(decide_range(task, st, prof, ev, prof->ptrace_first, prof->ptrace_count,
-				    target_mask(task, child), target_profile(child)));
+				    target_mask(task, child), TARGET_PROFILE, target_profile(child)));
 }
 
 /* PTRACE_TRACEME makes the parent the tracer: it is decided as the parent's
@@ -266,7 +270,7 @@ int BPF_PROG(bpfbox_ptrace_traceme, struct task_struct *parent, int ret)
 	BPF_CORE_READ_STR_INTO(&ev->comm, parent, comm);
 	ev->target_pid = BPF_CORE_READ(task, tgid);
 	return verdict(decide_range(parent, pst, prof, ev, prof->ptrace_first, prof->ptrace_count,
-				    (1u << TARGET_ANY) | (1u << TARGET_CHILD), target_profile(task)));
+				    (1u << TARGET_ANY) | (1u << TARGET_CHILD), TARGET_PROFILE, target_profile(task)));
 }
 
 /* ---- cap ----
@@ -311,5 +315,5 @@ int BPF_PROG(bpfbox_capable, const struct cred *cred, struct user_namespace *ns,
 	if (!ev)
 		return -EPERM;
 	start_event(ev, task, BB_OP_CAP, pidx, requested);
-	return verdict(decide_range(task, st, prof, ev, prof->cap_first, prof->cap_count, 1, NONE));
+	return verdict(decide_range(task, st, prof, ev, prof->cap_first, prof->cap_count, 1, NONE, NONE));
 }
