@@ -24,7 +24,8 @@ import (
 type Enforcer struct {
 	objs      enforce.EnforceObjects
 	links     []link.Link
-	linkNames []string // the hook of links[i]
+	linkNames []string        // the hook of links[i]
+	linkProgs []*ebpf.Program // the program of links[i]
 	events    *ringbuf.Reader
 	dec       *Decoder
 
@@ -235,6 +236,7 @@ func apply(b *bundle.Bundle, plan *Plan, sh *sharedState) (_ *Enforcer, err erro
 		}
 		e.links = append(e.links, l)
 		e.linkNames = append(e.linkNames, a.name)
+		e.linkProgs = append(e.linkProgs, a.prog)
 	}
 	return e, nil
 }
@@ -326,7 +328,7 @@ func (e *Enforcer) close() error {
 	for i := len(e.links) - 1; i >= 0; i-- {
 		errs = append(errs, e.links[i].Close())
 	}
-	e.links, e.linkNames = nil, nil
+	e.links, e.linkNames, e.linkProgs = nil, nil, nil
 	// The reader stays set: a ReadEvent running concurrently (or called
 	// later) gets os.ErrClosed from it rather than a nil reader.
 	if e.events != nil {

@@ -13,6 +13,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
+
 	"github.com/bpfbox/bpfbox/internal/privileged"
 	"github.com/bpfbox/bpfbox/lang/check"
 )
@@ -96,6 +99,18 @@ fs("$DIR/bin/tainted", exec)
 	// median of each configuration is reported, with the overhead over
 	// unconfined in percent.
 	loops := map[string]int{"open": 2000, "create": 400, "launch": 20}
+	// BPFBOX_BENCH_STATS=1 also reports the kernel's run time of each hook
+	// per call (BPF stats; collecting them slows every hook a little, so the
+	// overhead figures of such a run are not the product's).
+	var hooks *hookStats
+	if os.Getenv("BPFBOX_BENCH_STATS") == "1" {
+		closer, err := ebpf.EnableStats(uint32(unix.BPF_STATS_RUN_TIME))
+		if err != nil {
+			b.Fatalf("enable BPF stats: %v", err)
+		}
+		defer closer.Close()
+		hooks = &hookStats{e: e, sum: map[string]hookTotal{}}
+	}
 	for _, kind := range []string{"open", "create", "launch"} {
 		b.Run(kind, func(b *testing.B) {
 			samples := map[string][]float64{}
@@ -106,7 +121,9 @@ fs("$DIR/bin/tainted", exec)
 						exe = filepath.Join(dir, "bin", w)
 					}
 					step := fmt.Sprintf("bench:%s:%d:%s", kind, loops[kind], work)
+					before := hooks.snapshot(b)
 					out, err := exec.Command(exe, step).CombinedOutput()
+					hooks.add(b, kind+"/"+w, before)
 					f := strings.Fields(string(out))
 					if err != nil || len(f) != 3 || f[1] != "ok" {
 						b.Fatalf("%s %s: %v\n%s", exe, step, err, out)
@@ -127,6 +144,9 @@ fs("$DIR/bin/tainted", exec)
 				}
 			}
 			b.ReportMetric(0, "ns/op") // the per-configuration figures above are the result
+			for _, w := range who[1:] {
+				hooks.report(b, kind+"/"+w, float64(len(samples[w])*loops[kind]))
+			}
 		})
 	}
 	if c, err := e.Counters(); err == nil && c.EventsLost > 0 {
@@ -138,4 +158,63 @@ func median(xs []float64) float64 {
 	s := slices.Clone(xs)
 	slices.Sort(s)
 	return s[len(s)/2]
+}
+
+// hookStats sums the BPF run time and call count of each attached hook over
+// the driver runs of each configuration.
+type hookStats struct {
+	e   *Enforcer
+	sum map[string]hookTotal // "kind/config hook"
+}
+
+type hookTotal struct {
+	ns    float64
+	calls uint64
+}
+
+func (h *hookStats) snapshot(b *testing.B) []ebpf.ProgramStats {
+	if h == nil {
+		return nil
+	}
+	out := make([]ebpf.ProgramStats, len(h.e.linkProgs))
+	for i, p := range h.e.linkProgs {
+		s, err := p.Stats()
+		if err != nil {
+			b.Fatalf("stats of %s: %v", h.e.linkNames[i], err)
+		}
+		out[i] = *s
+	}
+	return out
+}
+
+func (h *hookStats) add(b *testing.B, config string, before []ebpf.ProgramStats) {
+	if h == nil {
+		return
+	}
+	after := h.snapshot(b)
+	for i := range after {
+		key := config + " " + h.e.linkNames[i]
+		t := h.sum[key]
+		t.ns += float64(after[i].Runtime - before[i].Runtime)
+		t.calls += after[i].RunCount - before[i].RunCount
+		h.sum[key] = t
+	}
+}
+
+// report logs, for each hook that ran, its calls per loop iteration and its
+// mean run time per call.
+func (h *hookStats) report(b *testing.B, config string, iterations float64) {
+	if h == nil {
+		return
+	}
+	var lines []string
+	for _, name := range h.e.linkNames {
+		t := h.sum[config+" "+name]
+		if t.calls == 0 {
+			continue
+		}
+		lines = append(lines, fmt.Sprintf("  %-20s %6.2f calls/iter %8.0f ns/call %8.0f ns/iter",
+			name, float64(t.calls)/iterations, t.ns/float64(t.calls), t.ns/iterations))
+	}
+	b.Logf("%s: BPF run time per hook\n%s", config, strings.Join(lines, "\n"))
 }

@@ -47,6 +47,11 @@ type Guest struct {
 	// CPUs is the number of virtual CPUs; default 1 (TCG emulates each on a
 	// host thread: more only help tests that need real parallelism).
 	CPUs int
+	// Icount runs the guest with a virtual clock that advances one
+	// nanosecond per emulated instruction (qemu -icount shift=0,sleep=off):
+	// time measured inside the guest then counts instructions, and does not
+	// depend on how busy the host is. For benchmarks; slower to boot.
+	Icount bool
 }
 
 // A Result is how a guest ended.
@@ -152,13 +157,18 @@ func (g *Guest) Run(ctx context.Context) (Result, error) {
 		qemu = "qemu-system-x86_64"
 	}
 	cpus := max(g.CPUs, 1)
-	cmd := exec.CommandContext(ctx, qemu,
+	args := []string{
 		"-accel", "tcg", "-cpu", "max", "-m", "1024", "-smp", strconv.Itoa(cpus),
 		"-nographic", "-no-reboot", "-nic", "none",
 		"-kernel", g.Kernel.Vmlinuz, "-initrd", initrd.Name(),
 		// no_timer_check: under emulation the kernel's IO-APIC timer check
 		// can run too slowly and panic the boot ("IO-APIC + timer doesn't work").
-		"-append", "console=ttyS0 quiet panic=-1 no_timer_check")
+		"-append", "console=ttyS0 quiet panic=-1 no_timer_check",
+	}
+	if g.Icount {
+		args = append(args, "-icount", "shift=0,sleep=off")
+	}
+	cmd := exec.CommandContext(ctx, qemu, args...)
 	cmd.Stdin = nil
 	cmd.Stderr = os.Stderr
 	cmd.WaitDelay = 5 * time.Second

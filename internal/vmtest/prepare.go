@@ -102,11 +102,18 @@ func (s *Setup) NewImage() (*Initramfs, error) {
 	return img, nil
 }
 
-// GuestEnv is the environment every guest script gets.
+// GuestEnv is the environment every guest script gets. The host's
+// BPFBOX_BENCH_* variables (benchmark switches) are passed through.
 func GuestEnv(k *FetchedKernel) map[string]string {
-	return map[string]string{
+	env := map[string]string{
 		"BPFBOX_VM":      "1",
 		"BPFBOX_KERNEL":  k.Name,
 		"BPFBOX_DRIVERS": GuestDrivers,
 	}
+	for _, kv := range os.Environ() {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "BPFBOX_BENCH_") {
+			env[k] = v
+		}
+	}
+	return env
 }

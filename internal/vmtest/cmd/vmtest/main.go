@@ -49,6 +49,7 @@ func vmtestMain(args []string) int {
 	kernels := fl.String("kernel", strings.Join(vmtest.KernelNames(), ","), "comma-separated kernels to boot")
 	runRE := fl.String("run", "", "run only tests matching `REGEX` (-test.run)")
 	cpus := fl.Int("smp", 1, "virtual CPUs of the guest")
+	icount := fl.Bool("icount", false, "virtual clock of one nanosecond per emulated instruction: benchmark figures count instructions, whatever the host's load")
 	timeout := fl.Duration("timeout", 20*time.Minute, "kill a kernel's VM if its tests have not finished after this long")
 	parallel := fl.Bool("parallel", false, "boot the kernels at the same time (one core each); consoles are printed per kernel when it finishes")
 	counts := fl.String("counts", "", "also write \"PASSED FAILED SKIPPED\" to `FILE` (for scripts)")
@@ -124,6 +125,7 @@ func vmtestMain(args []string) int {
 			Env:     vmtest.GuestEnv(fk),
 			Timeout: *timeout,
 			CPUs:    *cpus,
+			Icount:  *icount,
 			Console: console,
 			Line:    report.Line,
 			Nonce:   report.Nonce,
