@@ -128,11 +128,33 @@ func apply(b *bundle.Bundle, plan *Plan, sh *sharedState) (_ *Enforcer, err erro
 	if err != nil {
 		return nil, fmt.Errorf("apply bundle: %w", err)
 	}
+	// The transition table goes in one value (trans_flat) when it fits,
+	// else one transition per element (trans); the other map stays minimal.
+	flat, mask, isFlat := plan.FlatTrans()
+	transEntries := len(plan.Trans)
+	if isFlat {
+		transEntries = 1
+		fm := spec.Maps[enforce.EnforceMapTransFlat]
+		fm.ValueSize = uint32(4 * len(flat))
+		fm.Key, fm.Value = nil, nil // the BTF says one __u32: the value is bigger
+		if err := spec.Variables["trans_mask"].Set(mask); err != nil {
+			return nil, fmt.Errorf("apply bundle: set trans_mask: %w", err)
+		}
+	}
+	// The directory cache of the path hooks needs the kernel's rename and
+	// mount sequence counters; without them every path is built in full.
+	if syms, err := kernelSymbols("/proc/kallsyms", "rename_lock", "mount_lock"); err == nil {
+		for name, v := range map[string]string{"rename_lock": "rename_seq_addr", "mount_lock": "mount_seq_addr"} {
+			if err := spec.Variables[v].Set(syms[name]); err != nil {
+				return nil, fmt.Errorf("apply bundle: set %s: %w", v, err)
+			}
+		}
+	}
 	for name, n := range map[string]int{
 		enforce.EnforceMapProfiles: len(plan.Profiles),
 		enforce.EnforceMapDfas:     len(plan.DFAs),
 		enforce.EnforceMapClasses:  len(plan.Classes),
-		enforce.EnforceMapTrans:    len(plan.Trans),
+		enforce.EnforceMapTrans:    transEntries,
 		enforce.EnforceMapAccepts:  len(plan.Accepts),
 		enforce.EnforceMapEntries:  len(plan.Entries),
 	} {
@@ -158,7 +180,12 @@ func apply(b *bundle.Bundle, plan *Plan, sh *sharedState) (_ *Enforcer, err erro
 		}
 		return nil, fmt.Errorf("apply bundle: load programs: %w", err)
 	}
-	if err := e.fill(plan, e.policy); err != nil {
+	if isFlat {
+		if err := e.objs.TransFlat.Put(uint32(0), flat); err != nil {
+			return nil, fmt.Errorf("apply bundle: fill maps: trans_flat: %w", err)
+		}
+	}
+	if err := e.fill(plan, e.policy, !isFlat); err != nil {
 		return nil, fmt.Errorf("apply bundle: fill maps: %w", err)
 	}
 	if e.events, err = ringbuf.NewReader(e.objs.Events); err != nil {
@@ -241,7 +268,7 @@ func apply(b *bundle.Bundle, plan *Plan, sh *sharedState) (_ *Enforcer, err erro
 	return e, nil
 }
 
-func (e *Enforcer) fill(p *Plan, policy uint32) error {
+func (e *Enforcer) fill(p *Plan, policy uint32, trans bool) error {
 	conf := p.Config
 	conf.Policy = policy
 	if err := e.objs.Conf.Put(uint32(0), &conf); err != nil {
@@ -256,8 +283,10 @@ func (e *Enforcer) fill(p *Plan, policy uint32) error {
 	if err := putAll(e.objs.Classes, p.Classes); err != nil {
 		return fmt.Errorf("classes: %w", err)
 	}
-	if err := putAll(e.objs.Trans, p.Trans); err != nil {
-		return fmt.Errorf("trans: %w", err)
+	if trans {
+		if err := putAll(e.objs.Trans, p.Trans); err != nil {
+			return fmt.Errorf("trans: %w", err)
+		}
 	}
 	if err := putAll(e.objs.Accepts, p.Accepts); err != nil {
 		return fmt.Errorf("accepts: %w", err)

@@ -47,6 +47,19 @@ func TestScenarios(t *testing.T) {
 	}
 }
 
+// TestScenariosTransMap runs the path and exec scenarios with the transition
+// table in one map element per transition, the layout of bundles too big
+// for one map value (the other scenarios use the one-value layout).
+func TestScenariosTransMap(t *testing.T) {
+	privileged.Require(t)
+	saved := maxFlatTrans
+	maxFlatTrans = 0
+	defer func() { maxFlatTrans = saved }()
+	for _, name := range []string{"paths", "exec", "taint"} {
+		t.Run(name, func(t *testing.T) { runScenario(t, filepath.Join("testdata/scenarios", name+".txtar")) })
+	}
+}
+
 type command struct {
 	verb  string // setup, run, outside
 	steps []string

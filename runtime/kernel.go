@@ -153,3 +153,38 @@ func releaseAtLeast(release string, major, minor int) (bool, error) {
 	}
 	return maj > major || maj == major && mnr >= minor, nil
 }
+
+// kernelSymbols reads the addresses of the named kernel symbols from a
+// kallsyms file (as root, /proc/kallsyms shows them). It fails unless it
+// finds every one, with a non-zero address.
+func kernelSymbols(path string, names ...string) (map[string]uint64, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	out := map[string]uint64{}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 3 || !want[f[2]] {
+			continue
+		}
+		if _, dup := out[f[2]]; dup {
+			return nil, fmt.Errorf("kallsyms: %s is defined twice", f[2])
+		}
+		addr, err := strconv.ParseUint(f[0], 16, 64)
+		if err != nil || addr == 0 {
+			return nil, fmt.Errorf("kallsyms: %s has no address (are kernel pointers hidden?)", f[2])
+		}
+		out[f[2]] = addr
+	}
+	for _, n := range names {
+		if _, ok := out[n]; !ok {
+			return nil, fmt.Errorf("kallsyms: no symbol %s", n)
+		}
+	}
+	return out, nil
+}

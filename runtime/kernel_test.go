@@ -96,3 +96,28 @@ func TestCheckKernel(t *testing.T) {
 		})
 	}
 }
+
+func TestKernelSymbols(t *testing.T) {
+	dir := t.TempDir()
+	write := func(text string) string {
+		p := filepath.Join(dir, "kallsyms")
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	syms, err := kernelSymbols(write("ffffffff81000000 T _text\nffffffff82a0c0c0 D rename_lock\nffffffff82a0d100 d mount_lock\n"),
+		"rename_lock", "mount_lock")
+	if err != nil || syms["rename_lock"] != 0xffffffff82a0c0c0 || syms["mount_lock"] != 0xffffffff82a0d100 {
+		t.Errorf("got %x, %v", syms, err)
+	}
+	for text, want := range map[string]string{
+		"ffffffff82a0c0c0 D rename_lock\n":                                                                "no symbol mount_lock",
+		"0000000000000000 D rename_lock\n0000000000000000 d mount_lock\n":                                 "has no address",
+		"ffffffff82a0c0c0 D rename_lock\nffffffff82a0c0c8 D rename_lock\nffffffff82a0d100 d mount_lock\n": "defined twice",
+	} {
+		if _, err := kernelSymbols(write(text), "rename_lock", "mount_lock"); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: got %v, want an error saying %q", text, err, want)
+		}
+	}
+}

@@ -34,8 +34,9 @@ const DefaultPinDir = "/sys/fs/bpf/bpfbox"
 //	map_counters  lost events and the like
 //	map_tasks     per-thread state (profile slot, taint), read by status
 //	map_taints    taints shared by the threads of a process
-//	map_scratch, map_pathbufs  per-thread buffers, shared by a replacement
-//	              so that it allocates none for the threads already running
+//	map_taint_gen how many processes were ever tainted (is_tainted)
+//	map_scratch   per-thread buffers, shared by a replacement so that it
+//	              allocates none for the threads already running
 //	map_conf      the config (its policy id; a replacement sets its successor)
 //	map_bundle    the bundle's bytes, so events and status can name rules
 //	map_slots     the policy id and the profile slots (JSON), so events and
@@ -51,7 +52,7 @@ const (
 	pinTasks      = "map_tasks"
 	pinTaints     = "map_taints"
 	pinScratch    = "map_scratch"
-	pinPathbufs   = "map_pathbufs"
+	pinTaintGen   = "map_taint_gen"
 	pinConf       = "map_conf"
 	pinBundle     = "map_bundle"
 	pinSlots      = "map_slots"
@@ -103,7 +104,7 @@ func (e *Enforcer) Pin(dir string, bundleData []byte) (err error) {
 	for name, m := range map[string]*ebpf.Map{
 		pinEvents: e.objs.Events, pinCounters: e.objs.Counters, pinTasks: e.objs.Tasks, pinTaints: e.objs.Taints,
 		pinConf: e.objs.Conf, pinBundle: blob, pinSlots: slots,
-		pinScratch: e.objs.Scratch, pinPathbufs: e.objs.Pathbufs,
+		pinScratch: e.objs.Scratch, pinTaintGen: e.objs.TaintGen,
 	} {
 		if err := m.Pin(filepath.Join(dir, name)); err != nil {
 			return fmt.Errorf("pin policy: map %s: %w", name, err)
@@ -156,7 +157,7 @@ type Pinned struct {
 	taints   *ebpf.Map // nil when not pinned (an older bpfbox)
 	conf     *ebpf.Map // nil when not pinned (an older bpfbox)
 	scratch  *ebpf.Map // nil when not pinned (an older bpfbox)
-	pathbufs *ebpf.Map // nil when not pinned (an older bpfbox)
+	taintGen *ebpf.Map // nil when not pinned (an older bpfbox)
 }
 
 // ErrNotPinned says that no policy is pinned at the directory.
@@ -184,7 +185,7 @@ func OpenPinned(dir string) (*Pinned, error) {
 	}
 	p.events, p.counters, p.tasks = load(pinEvents, false), load(pinCounters, false), load(pinTasks, false)
 	p.taints, p.conf = load(pinTaints, true), load(pinConf, true)
-	p.scratch, p.pathbufs = load(pinScratch, true), load(pinPathbufs, true)
+	p.scratch, p.taintGen = load(pinScratch, true), load(pinTaintGen, true)
 	blob := load(pinBundle, false)
 	slots := load(pinSlots, true)
 	if err != nil {
@@ -260,7 +261,7 @@ func readBundleMap(m *ebpf.Map) ([]byte, error) {
 // Close releases this process's handles; the policy stays pinned.
 func (p *Pinned) Close() error {
 	var errs []error
-	for _, m := range []*ebpf.Map{p.events, p.counters, p.tasks, p.taints, p.conf, p.scratch, p.pathbufs} {
+	for _, m := range []*ebpf.Map{p.events, p.counters, p.tasks, p.taints, p.conf, p.scratch, p.taintGen} {
 		if m != nil {
 			errs = append(errs, m.Close())
 		}

@@ -5,8 +5,9 @@
 //
 // # What the kernel programs do
 //
-// Attachment: on every execve (bprm_creds_for_exec, sleepable) the resolved
-// path of the executable (bpf_d_path) is walked through the bundle's exec DFA;
+// Attachment: on every execve (bprm_creds_for_exec) the resolved path of the
+// executable (bpf_d_path, into a per-CPU buffer for unconfined processes) is
+// walked through the bundle's exec DFA;
 // an unconfined process whose executable matches a profile is confined by it
 // from the point of no return (bprm_committed_creds), tainted from the start
 // when the profile is #![tainted]. A confined process's exec is an access
@@ -22,9 +23,11 @@
 // the new one; both on both for RENAME_EXCHANGE), path_link (link on the file,
 // create on the new name), path_chmod/chown/truncate (setattr). Each walks the
 // profile's fs DFA over the path with bpf_loop and decides with the algorithm
-// of compiler/decide. Sleepable hooks read the path with bpf_d_path; the
-// path_* hooks and file_mprotect, which may not call it, build it as d_path
-// does (d_parent up to the process's root, crossing mounts). Opens and
+// of compiler/decide. file_open, mmap_file and file_ioctl read the path with
+// bpf_d_path; the path_* hooks and file_mprotect, which may not call it,
+// build it as d_path does (d_parent up to the process's root, crossing
+// mounts). No hook is sleepable: on 6.1 an allocation that sleeps hides
+// other threads' task state (docs/replace.md). Opens and
 // mappings of files opened by the kernel for exec (open_exec: the executable
 // and its ELF interpreter) are covered by the exec check and not checked again.
 // ioctl on objects without a file system path (pipes, sockets, anonymous
@@ -33,8 +36,9 @@
 // State: profile and taint live in task storage of each thread; children and
 // threads copy them at fork (sched_process_fork). A taint is shared with the
 // other threads of the process through a hash keyed by (tgid, start time of
-// the group leader). Events go to a 4 MiB ring buffer; what does not fit is
-// counted, never silently lost.
+// the group leader), read only when some process was tainted since the
+// thread last looked (taint_gen). Events go to a 4 MiB ring buffer; what does
+// not fit is counted, never silently lost.
 //
 // Fail closed: a path that cannot be resolved (longer than PATH_MAX, more than
 // 2048 components, or a d_path error) is refused for a confined process, with
@@ -52,7 +56,14 @@
 // they exec.
 //
 // Cost: an untainted access whose modes no deny, taint or audit rule of the
-// profile names is allowed without resolving its path (profile.watch).
+// profile names is allowed without resolving its path (profile.watch). The
+// transition table is one map value indexed through a mask when it fits
+// (FlatTrans). Each thread remembers the DFA state reached after the path of
+// the last directory it decided in (keyed by the directory's mount, super
+// block, inode number and generation, its root, and the kernel's rename and
+// mount sequence counts): an open, create or delete of a name in it walks
+// the name alone and, when the decision is a quiet allow, builds no path at
+// all. Anything to log (a denial, a taint, an audit) takes the full path.
 package runtime
 
 import (
@@ -96,6 +107,30 @@ type Plan struct {
 	// Warnings name the rules whose operations this version does not yet
 	// confine; apply prints them.
 	Warnings []string
+}
+
+// maxFlatTrans is how many transitions fit in one array map value: the
+// kernel refuses values over KMALLOC_MAX_SIZE (4 MiB on x86-64). A variable
+// so that tests can make the kernel walk the other layout.
+var maxFlatTrans = 1 << 20
+
+// FlatTrans returns the transition table padded to a power of two, and its
+// mask, when it fits one map value (ok false otherwise). The kernel then
+// takes a DFA step with one masked load from that value (trans_flat) instead
+// of a map lookup per step (trans); the mask also bounds the load for the
+// verifier. Padding entries are never reached: every valid transition is
+// below len(Trans).
+func (p *Plan) FlatTrans() (flat []uint32, mask uint32, ok bool) {
+	n := 1
+	for n < len(p.Trans) {
+		n <<= 1
+	}
+	if n > maxFlatTrans {
+		return nil, 0, false
+	}
+	flat = make([]uint32, n)
+	copy(flat, p.Trans)
+	return flat, uint32(n - 1), true
 }
 
 // Config flags, profile flags: the values of enforce.bpf.c.

@@ -44,16 +44,50 @@ func compileFiles(t *testing.T, ar *txtar.Archive) *bundle.Bundle {
 // kernelWalk runs DFA id of the plan over path exactly as enforce.bpf.c's
 // run() does over the flattened maps, and returns the accept entry (ok false
 // when the path is not accepted).
+//
+// The kernel walks one of two layouts of the same table: one map element per
+// transition (trans), or the whole table in one value, padded to a power of
+// two and indexed through its mask (trans_flat). Both are walked here, and
+// must agree.
 func kernelWalk(p *Plan, id uint32, path string) (first, count uint32, ok bool) {
+	flat, mask, fits := p.FlatTrans()
+	if !fits {
+		panic("test plan too big for trans_flat")
+	}
+	step := map[string]func(key uint32) (uint32, bool){
+		"trans": func(key uint32) (uint32, bool) {
+			if int(key) >= len(p.Trans) {
+				return 0, false
+			}
+			return p.Trans[key], true
+		},
+		"trans_flat": func(key uint32) (uint32, bool) { return flat[key&mask], true },
+	}
+	var results [][3]uint32
+	for _, layout := range []string{"trans", "trans_flat"} {
+		first, count, ok := walkLayout(p, id, path, step[layout])
+		okBit := uint32(0)
+		if ok {
+			okBit = 1
+		}
+		results = append(results, [3]uint32{first, count, okBit})
+	}
+	if results[0] != results[1] {
+		panic(fmt.Sprintf("DFA %d over %q: trans gives %v, trans_flat %v", id, path, results[0], results[1]))
+	}
+	return results[0][0], results[0][1], results[0][2] == 1
+}
+
+func walkLayout(p *Plan, id uint32, path string, step func(key uint32) (uint32, bool)) (first, count uint32, ok bool) {
 	d := p.DFAs[id]
 	cls := p.Classes[id].Class
 	s := d.Start
 	for i := 0; i < len(path); i++ {
-		key := d.TransOff + s*d.NumClasses + uint32(cls[path[i]])
-		if int(key) >= len(p.Trans) {
+		next, ok := step(d.TransOff + s*d.NumClasses + uint32(cls[path[i]]))
+		if !ok {
 			return 0, 0, false
 		}
-		s = p.Trans[key]
+		s = next
 		if s == d.Dead {
 			break
 		}
@@ -63,6 +97,42 @@ func kernelWalk(p *Plan, id uint32, path string) (first, count uint32, ok bool) 
 	}
 	a := p.Accepts[d.AcceptOff+s]
 	return a.First, a.Count, a.Count != 0
+}
+
+func TestFlatTrans(t *testing.T) {
+	for _, tc := range []struct {
+		n        int
+		wantLen  int
+		wantFits bool
+	}{
+		{1, 1, true}, {2, 2, true}, {3, 4, true}, {1000, 1024, true},
+		{maxFlatTrans, maxFlatTrans, true}, {maxFlatTrans + 1, 0, false},
+	} {
+		p := &Plan{Trans: make([]uint32, tc.n)}
+		for i := range p.Trans {
+			p.Trans[i] = uint32(i + 1)
+		}
+		flat, mask, ok := p.FlatTrans()
+		if ok != tc.wantFits || len(flat) != tc.wantLen {
+			t.Errorf("%d transitions: got %d entries, fits %v; want %d, %v", tc.n, len(flat), ok, tc.wantLen, tc.wantFits)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		if int(mask) != len(flat)-1 || len(flat)&(len(flat)-1) != 0 {
+			t.Errorf("%d transitions: mask %#x for %d entries", tc.n, mask, len(flat))
+		}
+		for i, v := range flat {
+			want := uint32(0)
+			if i < tc.n {
+				want = uint32(i + 1)
+			}
+			if v != want {
+				t.Fatalf("%d transitions: flat[%d] = %d, want %d", tc.n, i, v, want)
+			}
+		}
+	}
 }
 
 // TestPlanGolden renders the plan of each testdata/plan/*.txtar policy and

@@ -79,9 +79,9 @@ func beginReplace(dir string, b *bundle.Bundle, plan *Plan) (_ *overlap, err err
 			old.Close()
 		}
 	}()
-	if old.taints == nil || old.conf == nil || old.scratch == nil || old.pathbufs == nil || old.Policy == 0 {
+	if old.taints == nil || old.conf == nil || old.scratch == nil || old.taintGen == nil || old.Policy == 0 {
 		return nil, fmt.Errorf("replace policy: %w (its pins lack some of %s, %s, %s, %s, %s)",
-			ErrIncompatible, pinTaints, pinConf, pinScratch, pinPathbufs, pinSlots)
+			ErrIncompatible, pinTaints, pinConf, pinScratch, pinTaintGen, pinSlots)
 	}
 	slots, err := NextSlots(old.Slots, b)
 	if err != nil {
@@ -116,8 +116,9 @@ func beginReplace(dir string, b *bundle.Bundle, plan *Plan) (_ *overlap, err err
 			enforce.EnforceMapEvents: old.events, enforce.EnforceMapCounters: old.counters,
 			// A thread runs one hook at a time, so the two policies can
 			// share its buffers; the new one then allocates none for
-			// the threads already running (see Replace).
-			enforce.EnforceMapScratch: old.scratch, enforce.EnforceMapPathbufs: old.pathbufs,
+			// the threads already running (see Replace). The taint
+			// count goes with the taints: task state remembers it.
+			enforce.EnforceMapScratch: old.scratch, enforce.EnforceMapTaintGen: old.taintGen,
 		},
 		oldConf: old.conf,
 	}

@@ -111,9 +111,10 @@ const (
 	EnforceEventFlagEV_PATH_ERROR EnforceEventFlag = 256
 )
 
-type EnforcePathbuf struct {
-	_   structs.HostLayout
-	Buf [8192]int8
+type EnforceExecBuf struct {
+	_    structs.HostLayout
+	Seq  uint64
+	Path [4096]int8
 }
 
 type EnforceProcKey struct {
@@ -150,6 +151,33 @@ type EnforceScopeState struct {
 	Sp    [64]uint64
 }
 
+type EnforceScratch struct {
+	_       structs.HostLayout
+	Ev      EnforceEvent
+	Tail    [4352]int8
+	PathOff uint32
+	Built   uint32
+	Dc      struct {
+		_   structs.HostLayout
+		Key struct {
+			_          structs.HostLayout
+			Mnt        uint64
+			Sb         uint64
+			Ino        uint64
+			RootDentry uint64
+			RootMnt    uint64
+			Gen        uint32
+			RenameSeq  uint32
+			MountSeq   uint32
+			Pad        uint32
+		}
+		Dfa   uint32
+		State uint32
+		Valid uint32
+		Pad   uint32
+	}
+}
+
 type EnforceTaskState struct {
 	_              structs.HostLayout
 	Profile        uint32
@@ -158,6 +186,7 @@ type EnforceTaskState struct {
 	PendingProfile uint32
 	PendingTainted uint32
 	PendingPolicy  uint32
+	TaintSeen      uint64
 }
 
 // Names of all BPF objects in the ELF.
@@ -171,14 +200,16 @@ const (
 	EnforceMapDfas                     = "dfas"
 	EnforceMapEntries                  = "entries"
 	EnforceMapEvents                   = "events"
-	EnforceMapPathbufs                 = "pathbufs"
+	EnforceMapExecBufs                 = "exec_bufs"
 	EnforceMapProfiles                 = "profiles"
 	EnforceMapScopeCounters            = "scope_counters"
 	EnforceMapScopes                   = "scopes"
 	EnforceMapScratch                  = "scratch"
+	EnforceMapTaintGen                 = "taint_gen"
 	EnforceMapTaints                   = "taints"
 	EnforceMapTasks                    = "tasks"
 	EnforceMapTrans                    = "trans"
+	EnforceMapTransFlat                = "trans_flat"
 	EnforceProgBpfboxBpf               = "bpfbox_bpf"
 	EnforceProgBpfboxCapable           = "bpfbox_capable"
 	EnforceProgBpfboxExec              = "bpfbox_exec"
@@ -217,6 +248,9 @@ const (
 	EnforceProgBpfboxSocketShutdown    = "bpfbox_socket_shutdown"
 	EnforceProgBpfboxTaskKill          = "bpfbox_task_kill"
 	EnforceVarKfuncScope               = "kfunc_scope"
+	EnforceVarMountSeqAddr             = "mount_seq_addr"
+	EnforceVarRenameSeqAddr            = "rename_seq_addr"
+	EnforceVarTransMask                = "trans_mask"
 	EnforceVarUnusedEvent              = "unused_event"
 	EnforceVarUnusedEventFlag          = "unused_event_flag"
 	EnforceVarUnusedOp                 = "unused_op"
@@ -316,14 +350,16 @@ type EnforceMapSpecs struct {
 	Dfas          *ebpf.MapSpec `ebpf:"dfas"`
 	Entries       *ebpf.MapSpec `ebpf:"entries"`
 	Events        *ebpf.MapSpec `ebpf:"events"`
-	Pathbufs      *ebpf.MapSpec `ebpf:"pathbufs"`
+	ExecBufs      *ebpf.MapSpec `ebpf:"exec_bufs"`
 	Profiles      *ebpf.MapSpec `ebpf:"profiles"`
 	ScopeCounters *ebpf.MapSpec `ebpf:"scope_counters"`
 	Scopes        *ebpf.MapSpec `ebpf:"scopes"`
 	Scratch       *ebpf.MapSpec `ebpf:"scratch"`
+	TaintGen      *ebpf.MapSpec `ebpf:"taint_gen"`
 	Taints        *ebpf.MapSpec `ebpf:"taints"`
 	Tasks         *ebpf.MapSpec `ebpf:"tasks"`
 	Trans         *ebpf.MapSpec `ebpf:"trans"`
+	TransFlat     *ebpf.MapSpec `ebpf:"trans_flat"`
 }
 
 // EnforceVariableSpecs contains global variables before they are loaded into the kernel.
@@ -331,6 +367,9 @@ type EnforceMapSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type EnforceVariableSpecs struct {
 	KfuncScope        *ebpf.VariableSpec `ebpf:"kfunc_scope"`
+	MountSeqAddr      *ebpf.VariableSpec `ebpf:"mount_seq_addr"`
+	RenameSeqAddr     *ebpf.VariableSpec `ebpf:"rename_seq_addr"`
+	TransMask         *ebpf.VariableSpec `ebpf:"trans_mask"`
 	UnusedEvent       *ebpf.VariableSpec `ebpf:"unused_event"`
 	UnusedEventFlag   *ebpf.VariableSpec `ebpf:"unused_event_flag"`
 	UnusedOp          *ebpf.VariableSpec `ebpf:"unused_op"`
@@ -365,14 +404,16 @@ type EnforceMaps struct {
 	Dfas          *ebpf.Map `ebpf:"dfas"`
 	Entries       *ebpf.Map `ebpf:"entries"`
 	Events        *ebpf.Map `ebpf:"events"`
-	Pathbufs      *ebpf.Map `ebpf:"pathbufs"`
+	ExecBufs      *ebpf.Map `ebpf:"exec_bufs"`
 	Profiles      *ebpf.Map `ebpf:"profiles"`
 	ScopeCounters *ebpf.Map `ebpf:"scope_counters"`
 	Scopes        *ebpf.Map `ebpf:"scopes"`
 	Scratch       *ebpf.Map `ebpf:"scratch"`
+	TaintGen      *ebpf.Map `ebpf:"taint_gen"`
 	Taints        *ebpf.Map `ebpf:"taints"`
 	Tasks         *ebpf.Map `ebpf:"tasks"`
 	Trans         *ebpf.Map `ebpf:"trans"`
+	TransFlat     *ebpf.Map `ebpf:"trans_flat"`
 }
 
 func (m *EnforceMaps) Close() error {
@@ -384,14 +425,16 @@ func (m *EnforceMaps) Close() error {
 		m.Dfas,
 		m.Entries,
 		m.Events,
-		m.Pathbufs,
+		m.ExecBufs,
 		m.Profiles,
 		m.ScopeCounters,
 		m.Scopes,
 		m.Scratch,
+		m.TaintGen,
 		m.Taints,
 		m.Tasks,
 		m.Trans,
+		m.TransFlat,
 	)
 }
 
@@ -400,6 +443,9 @@ func (m *EnforceMaps) Close() error {
 // It can be passed to LoadEnforceObjects or ebpf.CollectionSpec.LoadAndAssign.
 type EnforceVariables struct {
 	KfuncScope        *ebpf.Variable `ebpf:"kfunc_scope"`
+	MountSeqAddr      *ebpf.Variable `ebpf:"mount_seq_addr"`
+	RenameSeqAddr     *ebpf.Variable `ebpf:"rename_seq_addr"`
+	TransMask         *ebpf.Variable `ebpf:"trans_mask"`
 	UnusedEvent       *ebpf.Variable `ebpf:"unused_event"`
 	UnusedEventFlag   *ebpf.Variable `ebpf:"unused_event_flag"`
 	UnusedOp          *ebpf.Variable `ebpf:"unused_op"`

@@ -50,18 +50,18 @@ static __always_inline __u32 policy_family(int af)
  * TARGET_PROFILE and whose profile target is target. Net and cap ranges pass
  * NONE: there arg 5 is the packet family, or nothing. */
 static __always_inline int decide_range(struct task_struct *task, struct task_state *st, struct profile *prof,
-					struct event *ev, __u32 first, __u32 count, __u32 arg_mask,
+					struct scratch *s, __u32 first, __u32 count, __u32 arg_mask,
 					__u32 profile_arg, __u32 target)
 {
 	struct gather g;
-	gather_init(&g, ev->requested, arg_mask, target);
+	gather_init(&g, s->ev.requested, arg_mask, target);
 	g.profile_arg = profile_arg;
 	g.first = first;
 	g.count = count;
 	if (count)
 		g.scopes = scope_lookup(task, &g.usp, &g.tramp);
 	bpf_loop(count, gather_step, &g, 0);
-	return conclude(task, st, ev, prof, &g, 0, NULL);
+	return conclude(task, st, s, prof, &g, 0, NULL);
 }
 
 /* ---- net ---- */
@@ -74,13 +74,13 @@ static __always_inline int net_check(int af, __u64 op)
 		return 0;
 	__u32 pidx = st->profile - 1;
 	struct profile *prof = bpf_map_lookup_elem(&profiles, &pidx);
-	struct event *ev = bpf_task_storage_get(&scratch, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!prof || !ev)
+	struct scratch *s = get_scratch(task);
+	if (!prof || !s)
 		return -EPERM; /* cannot decide: fail closed */
 	__u32 fam = policy_family(af);
-	start_event(ev, task, BB_OP_NET, pidx, op);
-	ev->family = fam;
-	return verdict(decide_range(task, st, prof, ev, prof->net_first, prof->net_count, 1u | (1u << fam), NONE, NONE));
+	start_event(&s->ev, task, BB_OP_NET, pidx, op);
+	s->ev.family = fam;
+	return verdict(decide_range(task, st, prof, s, prof->net_first, prof->net_count, 1u | (1u << fam), NONE, NONE));
 }
 
 static __always_inline int sock_family(struct socket *sock)
@@ -213,14 +213,14 @@ int BPF_PROG(bpfbox_task_kill, struct task_struct *p, struct kernel_siginfo *inf
 		return 0;
 	__u32 pidx = st->profile - 1;
 	struct profile *prof = bpf_map_lookup_elem(&profiles, &pidx);
-	struct event *ev = bpf_task_storage_get(&scratch, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!prof || !ev)
+	struct scratch *s = get_scratch(task);
+	if (!prof || !s)
 		return -EPERM;
 	/* SigSet: bit N is signal N, bit 0 the existence check; 64 shares 63 */
 	__u32 bit = sig <= 0 ? 0 : (sig > 63 ? 63 : sig);
-	start_event(ev, task, BB_OP_SIGNAL, pidx, 1ull << bit);
-	ev->target_pid = BPF_CORE_READ(p, tgid);
-	return verdict(decide_range(task, st, prof, ev, prof->signal_first, prof->signal_count, target_mask(task, p),
+	start_event(&s->ev, task, BB_OP_SIGNAL, pidx, 1ull << bit);
+	s->ev.target_pid = BPF_CORE_READ(p, tgid);
+	return verdict(decide_range(task, st, prof, s, prof->signal_first, prof->signal_count, target_mask(task, p),
 				    TARGET_PROFILE, target_profile(p)));
 }
 
@@ -238,12 +238,12 @@ int BPF_PROG(bpfbox_ptrace_access_check, struct task_struct *child, unsigned int
 		return 0;
 	__u32 pidx = st->profile - 1;
 	struct profile *prof = bpf_map_lookup_elem(&profiles, &pidx);
-	struct event *ev = bpf_task_storage_get(&scratch, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!prof || !ev)
+	struct scratch *s = get_scratch(task);
+	if (!prof || !s)
 		return -EPERM;
-	start_event(ev, task, BB_OP_PTRACE, pidx, (mode & PTRACE_MODE_ATTACH) ? PTRACE_ATTACH : PTRACE_READ);
-	ev->target_pid = BPF_CORE_READ(child, tgid);
-	return verdict(decide_range(task, st, prof, ev, prof->ptrace_first, prof->ptrace_count,
+	start_event(&s->ev, task, BB_OP_PTRACE, pidx, (mode & PTRACE_MODE_ATTACH) ? PTRACE_ATTACH : PTRACE_READ);
+	s->ev.target_pid = BPF_CORE_READ(child, tgid);
+	return verdict(decide_range(task, st, prof, s, prof->ptrace_first, prof->ptrace_count,
 				    target_mask(task, child), TARGET_PROFILE, target_profile(child)));
 }
 
@@ -261,15 +261,15 @@ int BPF_PROG(bpfbox_ptrace_traceme, struct task_struct *parent, int ret)
 		return 0;
 	__u32 pidx = pst->profile - 1;
 	struct profile *prof = bpf_map_lookup_elem(&profiles, &pidx);
-	struct event *ev = bpf_task_storage_get(&scratch, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!prof || !ev)
+	struct scratch *s = get_scratch(task);
+	if (!prof || !s)
 		return -EPERM;
-	start_event(ev, task, BB_OP_PTRACE, pidx, PTRACE_ATTACH);
-	ev->pid = BPF_CORE_READ(parent, tgid);
-	ev->tid = BPF_CORE_READ(parent, pid);
-	BPF_CORE_READ_STR_INTO(&ev->comm, parent, comm);
-	ev->target_pid = BPF_CORE_READ(task, tgid);
-	return verdict(decide_range(parent, pst, prof, ev, prof->ptrace_first, prof->ptrace_count,
+	start_event(&s->ev, task, BB_OP_PTRACE, pidx, PTRACE_ATTACH);
+	s->ev.pid = BPF_CORE_READ(parent, tgid);
+	s->ev.tid = BPF_CORE_READ(parent, pid);
+	BPF_CORE_READ_STR_INTO(&s->ev.comm, parent, comm);
+	s->ev.target_pid = BPF_CORE_READ(task, tgid);
+	return verdict(decide_range(parent, pst, prof, s, prof->ptrace_first, prof->ptrace_count,
 				    (1u << TARGET_ANY) | (1u << TARGET_CHILD), TARGET_PROFILE, target_profile(task)));
 }
 
@@ -311,9 +311,9 @@ int BPF_PROG(bpfbox_capable, const struct cred *cred, struct user_namespace *ns,
 		int deny = g.deny_rule != NONE || (is_tainted(task, st) && (g.granted & requested) != requested);
 		return verdict(deny && !complain(prof));
 	}
-	struct event *ev = bpf_task_storage_get(&scratch, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!ev)
+	struct scratch *s = get_scratch(task);
+	if (!s)
 		return -EPERM;
-	start_event(ev, task, BB_OP_CAP, pidx, requested);
-	return verdict(decide_range(task, st, prof, ev, prof->cap_first, prof->cap_count, 1, NONE, NONE));
+	start_event(&s->ev, task, BB_OP_CAP, pidx, requested);
+	return verdict(decide_range(task, st, prof, s, prof->cap_first, prof->cap_count, 1, NONE, NONE));
 }
