@@ -270,16 +270,16 @@ struct {
 } tasks SEC(".maps");
 
 /* Per-thread scratch for the event being built and the path being decided:
- * too big for the stack, and a per-CPU buffer could be reused by a preempted
- * sleepable hook. bpf_d_path() writes the path straight into the event; the
+ * too big for the stack, and a per-CPU buffer could be reused by another
+ * task if a hook were preempted. bpf_d_path() writes the path straight into the event; the
  * path hooks build it backwards in tail (NAME_MAX bytes longer than a path,
  * so that the verifier can bound a name's offset and length with two masks)
  * and it is copied into the event only when an event is sent. */
 #define NAME_MASK 255 /* NAME_MAX: no file system has longer names */
 
-/* A directory whose path a path hook built last, and the state its fs DFA
- * reaches after that path and a '/': a new name in it is then decided by
- * walking the name alone (check_child). The key says the path is the same:
+/* The directory of the last name a hook decided (check_child, file_open),
+ * and the state its fs DFA reaches after the directory's path and a '/': a
+ * name in it is then decided by walking the name alone. The key says the path is the same:
  * the same directory inode (its number and generation, in the same super
  * block, reached through the same mount), the same root, and no rename
  * (rename_lock) nor mount change (mount_lock) anywhere since. */
@@ -469,9 +469,9 @@ static long walk_step(__u32 i, struct walk *w)
 	return stop;
 }
 
-/* run walks DFA id over path[off..off+len) and returns its accept entry, or
- * NULL when the path is not accepted. path is ev.path or tail of a scratch
- * value: off + len stays below PATH_BUF. */
+/* walk_from walks DFA d from state over path[off..off+len) and returns the
+ * state it reaches, or NONE when a table entry is missing. path is ev.path
+ * or tail of a scratch value: off + len stays below PATH_BUF. */
 static __always_inline __u32 walk_from(struct dfa *d, struct byte_classes *bc, __u32 state, const char *path,
 					__u32 off, __u32 len)
 {
@@ -511,6 +511,8 @@ static __always_inline struct accept *accept_of(struct dfa *d, __u32 state)
 	return a;
 }
 
+/* run walks DFA id over path[off..off+len) and returns its accept entry, or
+ * NULL when the path is not accepted. */
 static __always_inline struct accept *run(__u32 id, const char *path, __u32 off, __u32 len)
 {
 	struct dfa *d = bpf_map_lookup_elem(&dfas, &id);
