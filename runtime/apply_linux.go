@@ -67,8 +67,9 @@ func Apply(b *bundle.Bundle, plan *Plan) (*Enforcer, error) {
 // keep flowing to one reader), and the pinned policy's config, where the new
 // policy's id is set as its successor before the new exec hook attaches.
 type sharedState struct {
-	maps    map[string]*ebpf.Map // by map name in enforce.bpf.c
-	oldConf *ebpf.Map
+	maps      map[string]*ebpf.Map // by map name in enforce.bpf.c
+	oldConf   *ebpf.Map
+	oldPolicy uint32 // the replaced policy's id: the new one must differ (shared buffers hold per-policy DFA states)
 }
 
 // ErrIncompatible says that a pinned policy cannot be replaced in place.
@@ -104,11 +105,12 @@ func (sh *sharedState) setSuccessor(id uint32) error {
 	return nil
 }
 
-func newPolicyID() uint32 {
+// newPolicyID returns a random policy id, never 0 and never not.
+func newPolicyID(not uint32) uint32 {
 	for {
 		var b [4]byte
 		rand.Read(b[:])
-		if id := binary.LittleEndian.Uint32(b[:]); id != 0 {
+		if id := binary.LittleEndian.Uint32(b[:]); id != 0 && id != not {
 			return id
 		}
 	}
@@ -160,7 +162,11 @@ func apply(b *bundle.Bundle, plan *Plan, sh *sharedState) (_ *Enforcer, err erro
 	} {
 		spec.Maps[name].MaxEntries = uint32(max(n, 1))
 	}
-	e := &Enforcer{policy: newPolicyID(), slots: plan.Slots}
+	var replaced uint32
+	if sh != nil {
+		replaced = sh.oldPolicy
+	}
+	e := &Enforcer{policy: newPolicyID(replaced), slots: plan.Slots}
 	defer func() {
 		if err != nil {
 			e.Close()

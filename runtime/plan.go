@@ -136,6 +136,7 @@ func (p *Plan) FlatTrans() (flat []uint32, mask uint32, ok bool) {
 // Config flags, profile flags: the values of enforce.bpf.c.
 const (
 	configComplain  = 1 << 0
+	configScoped    = 1 << 1 // some entry has a scope: decisions look up the thread's scopes
 	profileComplain = 1 << 0
 	profileTainted  = 1 << 1
 	profileAbsent   = 1 << 2
@@ -242,6 +243,9 @@ func NewPlan(b *bundle.Bundle, opt Options) (*Plan, error) {
 			Target: e.Target,
 			Modes:  e.Modes,
 		})
+		if e.Scope != 0 {
+			p.Config.Flags |= configScoped
+		}
 	}
 	p.Slots = IdentitySlots(b)
 	if err := p.vet(b); err != nil {

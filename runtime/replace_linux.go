@@ -120,7 +120,8 @@ func beginReplace(dir string, b *bundle.Bundle, plan *Plan) (_ *overlap, err err
 			// count goes with the taints: task state remembers it.
 			enforce.EnforceMapScratch: old.scratch, enforce.EnforceMapTaintGen: old.taintGen,
 		},
-		oldConf: old.conf,
+		oldConf:   old.conf,
+		oldPolicy: old.Policy,
 	}
 	e, err := apply(b, plan, sh)
 	if err != nil {

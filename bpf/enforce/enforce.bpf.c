@@ -88,6 +88,7 @@ enum {
 	PROFILE_TAINTED = 1 << 1, /* #![tainted]: tainted from exec */
 	PROFILE_ABSENT = 1 << 2,  /* a slot this policy does not hold: unconfined here */
 	CONFIG_COMPLAIN = 1 << 0, /* bpfbox-run apply --complain */
+	CONFIG_SCOPED = 1 << 1,	  /* some entry has a scope (#[func], #[kfunc]) */
 };
 
 /* One DFA in the shared tables: the next state of (state, class) is
@@ -297,10 +298,10 @@ struct dir_key {
 
 struct dir_cache {
 	struct dir_key key;
+	__u32 policy; /* config.policy: a replacement shares scratch, not DFAs */
 	__u32 dfa;
 	__u32 state;
 	__u32 valid;
-	__u32 pad;
 };
 
 struct scratch {
@@ -896,7 +897,8 @@ static __always_inline int quiet_allow(struct task_struct *task, struct task_sta
 				       struct profile *prof, struct dir_key *k, struct dentry *dentry, __u32 mode)
 {
 	struct dir_cache *dc = &s->dc;
-	if (!dc->valid || dc->dfa != prof->fs_dfa || !same_key(&dc->key, k))
+	struct config *c = get_config();
+	if (!c || !dc->valid || dc->policy != c->policy || dc->dfa != prof->fs_dfa || !same_key(&dc->key, k))
 		return 0;
 	__u32 n = dentry->d_name.len;
 	const unsigned char *name = dentry->d_name.name;
@@ -940,7 +942,10 @@ static __always_inline __u32 dir_state(struct scratch *s, struct profile *prof, 
 	if (len <= name_len || name_len == 0)
 		return NONE;
 	__u32 id = prof->fs_dfa;
-	if (dc->valid && dc->dfa == id && same_key(&dc->key, k))
+	struct config *c = get_config();
+	if (!c)
+		return NONE;
+	if (dc->valid && dc->policy == c->policy && dc->dfa == id && same_key(&dc->key, k))
 		return dc->state;
 	dc->valid = 0;
 	struct dfa *d = bpf_map_lookup_elem(&dfas, &id);
@@ -954,6 +959,7 @@ static __always_inline __u32 dir_state(struct scratch *s, struct profile *prof, 
 	    !read_seq(mount_seq_addr, &ms) || ms != k->mount_seq)
 		return state;
 	dc->key = *k;
+	dc->policy = c->policy;
 	dc->dfa = id;
 	dc->state = state;
 	dc->valid = 1;

@@ -171,10 +171,10 @@ type EnforceScratch struct {
 			MountSeq   uint32
 			Pad        uint32
 		}
-		Dfa   uint32
-		State uint32
-		Valid uint32
-		Pad   uint32
+		Policy uint32
+		Dfa    uint32
+		State  uint32
+		Valid  uint32
 	}
 }
 

@@ -225,6 +225,9 @@ int BPF_PROG(bpfbox_scope_exec, struct linux_binprm *bprm)
  * stack pointer and return trampoline, or NULL when it is inside no scope. */
 static __always_inline struct scope_state *scope_lookup(struct task_struct *task, __u64 *usp, __u64 *tramp)
 {
+	struct config *c = get_config();
+	if (!c || !(c->flags & CONFIG_SCOPED))
+		return NULL; /* no scoped entry: spare the task storage lookup */
 	struct scope_state *ss = bpf_task_storage_get(&scopes, task, 0, 0);
 	if (!ss)
 		return NULL;
