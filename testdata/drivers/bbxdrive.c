@@ -7,8 +7,14 @@
 //   open:PATH:MODE   open PATH with MODE r (O_RDONLY), w (O_WRONLY), rw,
 //                    a (O_WRONLY|O_APPEND), c (O_WRONLY|O_CREAT, 0644)
 //   child            run the remaining steps in a forked child and wait
-//   thread:STEP      run one step in a new thread and join it
-//   exec:PATH        execve PATH with the remaining steps as its arguments
+//   thread:STEP      run one step in a new thread and join it (in the spawned
+//                    thread instead when there is one)
+//   spawn            start a thread that waits and runs every later
+//                    thread:STEP of this process; it exists before the steps
+//                    in between and lives until the process exits or execs
+//   exec:PATH        execve PATH with the remaining steps as its arguments; when
+//                    that fails, print "exec:PATH ERRNO_NAME" and go on with them
+//   thread:exec:PATH the same from a thread that is not the group leader
 //   symlink:TARGET:LINK  create a symlink (for tests that need one)
 //   bpf              call bpf(BPF_MAP_CREATE) and report the result
 //   write:PATH:TEXT  create/truncate PATH and write TEXT (unconfined setup)
@@ -180,10 +186,87 @@ static int bench(const char *s)
 	return -1; /* reported */
 }
 
-static void *thread_main(void *arg)
+/* Work for a thread: fn(arg), its result an error number. */
+struct work {
+	int (*fn)(void *);
+	void *arg;
+};
+
+static void *thread_main(void *p)
 {
-	const char *s = arg;
-	return (void *)(long)step(s);
+	struct work *w = p;
+	return (void *)(long)w->fn(w->arg);
+}
+
+/* The thread "spawn" started, and the work handed to it. */
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int spawned;
+	struct work *work; /* handed over, not yet done */
+	int result;
+} spawned = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+static void *spawned_main(void *unused)
+{
+	(void)unused;
+	pthread_mutex_lock(&spawned.mu);
+	for (;;) {
+		while (!spawned.work)
+			pthread_cond_wait(&spawned.cv, &spawned.mu);
+		struct work *w = spawned.work;
+		pthread_mutex_unlock(&spawned.mu);
+		int res = w->fn(w->arg);
+		pthread_mutex_lock(&spawned.mu);
+		spawned.result = res;
+		spawned.work = NULL;
+		pthread_cond_broadcast(&spawned.cv);
+	}
+	return NULL;
+}
+
+static int spawn(void)
+{
+	pthread_t t;
+	int err = pthread_create(&t, NULL, spawned_main, NULL);
+	if (!err)
+		spawned.spawned = 1;
+	return err;
+}
+
+/* in_thread runs w in the spawned thread, or in a new one, and waits for it. */
+static int in_thread(struct work *w)
+{
+	if (spawned.spawned) {
+		pthread_mutex_lock(&spawned.mu);
+		spawned.work = w;
+		pthread_cond_broadcast(&spawned.cv);
+		while (spawned.work)
+			pthread_cond_wait(&spawned.cv, &spawned.mu);
+		int res = spawned.result;
+		pthread_mutex_unlock(&spawned.mu);
+		return res;
+	}
+	pthread_t t;
+	void *res;
+	int err = pthread_create(&t, NULL, thread_main, w);
+	if (err)
+		return err;
+	pthread_join(t, &res);
+	return (int)(long)res;
+}
+
+static int step_work(void *s)
+{
+	return step(s);
+}
+
+/* exec_work execs args[0] with args; it returns only when that fails. */
+static int exec_work(void *p)
+{
+	char **args = p;
+	execv(args[0], args);
+	return errno;
 }
 
 static int step(const char *s)
@@ -191,14 +274,11 @@ static int step(const char *s)
 	if (!strncmp(s, "open:", 5))
 		return do_open(s + 5);
 	if (!strncmp(s, "thread:", 7)) {
-		pthread_t t;
-		void *res;
-		int err = pthread_create(&t, NULL, thread_main, (void *)(s + 7));
-		if (err)
-			return err;
-		pthread_join(t, &res);
-		return (int)(long)res;
+		struct work w = {step_work, (void *)(s + 7)};
+		return in_thread(&w);
 	}
+	if (!strcmp(s, "spawn"))
+		return spawn();
 	if (!strncmp(s, "symlink:", 8)) {
 		char buf[4096];
 		snprintf(buf, sizeof buf, "%s", s + 8);
@@ -411,17 +491,20 @@ int main(int argc, char **argv)
 				report(s, errno);
 				return 1;
 			}
-			if (pid == 0)
+			if (pid == 0) {
+				spawned.spawned = 0; /* not copied by fork */
 				continue; /* the child runs the rest */
+			}
 			int status;
 			waitpid(pid, &status, 0);
 			return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 		}
-		if (!strncmp(s, "exec:", 5)) {
-			argv[i] = (char *)s + 5;
-			execv(s + 5, argv + i);
-			report(s, errno);
-			return 0;
+		if (!strncmp(s, "exec:", 5) || !strncmp(s, "thread:exec:", 12)) {
+			int threaded = s[0] == 't';
+			argv[i] = (char *)s + (threaded ? 12 : 5);
+			struct work w = {exec_work, argv + i};
+			report(s, threaded ? in_thread(&w) : exec_work(argv + i));
+			continue;
 		}
 		report(s, step(s));
 	}
