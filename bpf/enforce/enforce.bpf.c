@@ -1570,7 +1570,9 @@ int BPF_PROG(bpfbox_exec, struct linux_binprm *bprm, int ret)
 }
 
 /* After the point of no return the exec'ing thread is the only one left and
- * the group leader: its new state becomes the process's. */
+ * the group leader: its new state becomes the process's. A taint another
+ * thread recorded after bpfbox_exec looked (before de_thread() killed it) is
+ * in `taints` now, and is kept. */
 SEC("lsm/bprm_committed_creds")
 int BPF_PROG(bpfbox_exec_committed, struct linux_binprm *bprm)
 {
@@ -1580,7 +1582,7 @@ int BPF_PROG(bpfbox_exec_committed, struct linux_binprm *bprm)
 		return 0;
 	st->pending = 0;
 	st->profile = st->pending_profile;
-	st->tainted = st->pending_tainted;
+	st->tainted = st->pending_tainted || is_tainted(task, st);
 	struct proc_key k;
 	proc_key_of(task, &k);
 	bpf_map_delete_elem(&taints, &k);
