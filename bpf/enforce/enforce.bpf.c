@@ -398,15 +398,17 @@ struct walk {
 	__u32 failed; /* a table entry was missing: treat as no match */
 };
 
-/* walk_step takes WALK_BYTES steps of the DFA per call, with the walk's
- * fields in registers: the call and the reloads cost more than a step. */
+/* walk_bytes takes up to WALK_BYTES steps of the DFA, with the walk's fields
+ * in registers: a bpf_loop call and the reloads cost more than a step. flat
+ * is a constant at each call: the step is a masked load from trans_flat's
+ * value, or a lookup in `trans`. */
 #define WALK_BYTES 8
 
-static long walk_step_flat(__u32 i, struct walk *w)
+static __always_inline long walk_bytes(struct walk *w, const int flat)
 {
 	const char *path = w->path;
 	const __u8 *class = w->class;
-	const __u32 *flat = w->flat;
+	const __u32 *table = w->flat;
 	__u32 mask = trans_mask;
 	__u32 off = w->off, len = w->len, pos = w->pos;
 	__u32 trans_off = w->trans_off, num_classes = w->num_classes, dead = w->dead;
@@ -422,7 +424,17 @@ static long walk_step_flat(__u32 i, struct walk *w)
 		barrier_var(idx); /* keep the mask: the verifier needs it */
 		idx &= PATH_BUF - 1;
 		__u32 key = trans_off + state * num_classes + class[(__u8)path[idx]];
-		state = flat[key & mask];
+		if (flat) {
+			state = table[key & mask];
+		} else {
+			__u32 *next = bpf_map_lookup_elem(&trans, &key);
+			if (!next) {
+				w->failed = 1;
+				stop = 1;
+				break;
+			}
+			state = *next;
+		}
 		pos++;
 		if (state == dead) {
 			stop = 1;
@@ -434,40 +446,14 @@ static long walk_step_flat(__u32 i, struct walk *w)
 	return stop;
 }
 
+static long walk_step_flat(__u32 i, struct walk *w)
+{
+	return walk_bytes(w, 1);
+}
+
 static long walk_step(__u32 i, struct walk *w)
 {
-	const char *path = w->path;
-	const __u8 *class = w->class;
-	__u32 off = w->off, len = w->len, pos = w->pos;
-	__u32 trans_off = w->trans_off, num_classes = w->num_classes, dead = w->dead;
-	__u32 state = w->state;
-	long stop = 0;
-#pragma unroll
-	for (int k = 0; k < WALK_BYTES; k++) {
-		if (pos >= len) {
-			stop = 1;
-			break;
-		}
-		__u32 idx = off + pos;
-		barrier_var(idx); /* keep the mask: the verifier needs it */
-		idx &= PATH_BUF - 1;
-		__u32 key = trans_off + state * num_classes + class[(__u8)path[idx]];
-		__u32 *next = bpf_map_lookup_elem(&trans, &key);
-		if (!next) {
-			w->failed = 1;
-			stop = 1;
-			break;
-		}
-		state = *next;
-		pos++;
-		if (state == dead) {
-			stop = 1;
-			break;
-		}
-	}
-	w->state = state;
-	w->pos = pos;
-	return stop;
+	return walk_bytes(w, 0);
 }
 
 /* walk_from walks DFA d from state over path[off..off+len) and returns the
