@@ -171,23 +171,7 @@ func runApply(ctx context.Context, stdout, stderr io.Writer, path string, opt ru
 		}
 	}
 
-	done := make(chan error, 1)
-	go func() {
-		for {
-			ev, err := e.ReadEvent()
-			if err != nil {
-				if errors.Is(err, os.ErrClosed) {
-					err = nil
-				}
-				done <- err
-				return
-			}
-			if err := runtime.WriteEvent(stdout, format, ev); err != nil {
-				done <- fmt.Errorf("write event: %w", err)
-				return
-			}
-		}
-	}()
+	done := copyEvents(e.ReadEvent, stdout, format)
 	var readErr error
 	select {
 	case <-ctx.Done():
@@ -236,4 +220,28 @@ func runReplace(stderr io.Writer, path string, opt runtime.Options, dir string) 
 		hex.EncodeToString(r.Old[:])[:16], hex.EncodeToString(r.New[:])[:16],
 		list(r.Change.Kept), list(r.Change.Added), list(r.Change.Removed), r.Unconfined)
 	return nil
+}
+
+// copyEvents writes the events read until the reader is closed, and then
+// sends nil on the returned channel (or the first error, of reading or of
+// writing).
+func copyEvents(read func() (runtime.Event, error), w io.Writer, format runtime.EventFormat) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		for {
+			ev, err := read()
+			if err != nil {
+				if errors.Is(err, os.ErrClosed) {
+					err = nil
+				}
+				done <- err
+				return
+			}
+			if err := runtime.WriteEvent(w, format, ev); err != nil {
+				done <- fmt.Errorf("write event: %w", err)
+				return
+			}
+		}
+	}()
+	return done
 }

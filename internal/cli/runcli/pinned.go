@@ -3,10 +3,8 @@ package runcli
 import (
 	"context"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/signal"
 	"syscall"
 
@@ -129,23 +127,7 @@ func runEvents(ctx context.Context, w io.Writer, dir string, format runtime.Even
 	if err != nil {
 		return err
 	}
-	done := make(chan error, 1)
-	go func() {
-		for {
-			ev, err := rd.Read()
-			if err != nil {
-				if errors.Is(err, os.ErrClosed) {
-					err = nil
-				}
-				done <- err
-				return
-			}
-			if err := runtime.WriteEvent(w, format, ev); err != nil {
-				done <- err
-				return
-			}
-		}
-	}()
+	done := copyEvents(rd.Read, w, format)
 	select {
 	case <-ctx.Done():
 		rd.Close()
